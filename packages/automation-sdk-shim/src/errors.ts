@@ -1,0 +1,96 @@
+/**
+ * The few error classes the runtime and modules speak. Each carries a message that tells
+ * the user what to do, and the underlying `cause`. The owner of a decision (the run loop,
+ * a stream, a CLI command) branches on the class, never on message text.
+ *
+ * - ConfigurationError: a setting is wrong; retrying will not help. Fatal for the trigger.
+ * - AuthenticationError: credentials were refused; retrying will not help. Fatal.
+ * - TransientError: the peer is unavailable or slow; retry later (`retryAfterMs` if known).
+ * - ResponseError: the peer answered something we cannot use (HTML instead of JSON, a
+ *   truncated body, a wrong shape). Usually transient on the wire, so the run loop retries it.
+ */
+export interface SekoiaErrorOptions {
+  cause?: unknown;
+  /** Name of the setting (or field) the message is about, for forms and tests. */
+  field?: string;
+}
+
+export abstract class SekoiaError extends Error {
+  readonly field: string | undefined;
+
+  protected constructor(message: string, options: SekoiaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.field = options.field;
+  }
+
+  /** Serialised form: message and class only. Causes may carry request config (and secrets). */
+  toJSON(): { name: string; message: string; field?: string } {
+    return this.field === undefined
+      ? { name: this.name, message: this.message }
+      : { name: this.name, message: this.message, field: this.field };
+  }
+}
+
+export class ConfigurationError extends SekoiaError {
+  /** Every problem found, when a whole configuration was validated at once. */
+  readonly problems: readonly string[];
+
+  constructor(message: string, options: SekoiaErrorOptions & { problems?: readonly string[] } = {}) {
+    super(message, options);
+    this.problems = options.problems ?? [message];
+  }
+}
+
+export class AuthenticationError extends SekoiaError {
+  constructor(message: string, options: SekoiaErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+export class TransientError extends SekoiaError {
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options: SekoiaErrorOptions & { retryAfterMs?: number } = {}) {
+    super(message, options);
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+export class ResponseError extends SekoiaError {
+  /** HTTP status, when the response had one. */
+  readonly status: number | undefined;
+
+  constructor(message: string, options: SekoiaErrorOptions & { status?: number } = {}) {
+    super(message, options);
+    this.status = options.status;
+  }
+}
+
+/** Raised when pushing to the intake did not deliver every event. */
+export class DeliveryError extends TransientError {
+  constructor(
+    message: string,
+    readonly undelivered: number,
+    options: SekoiaErrorOptions & { retryAfterMs?: number } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** Configuration and authentication problems stop a trigger: retrying cannot fix them. */
+export function isFatal(error: unknown): error is ConfigurationError | AuthenticationError {
+  return error instanceof ConfigurationError || error instanceof AuthenticationError;
+}
+
+/** True when the operation was cancelled through its AbortSignal (shutdown). */
+export function isAbort(error: unknown, signal?: AbortSignal): boolean {
+  if (signal?.aborted === true) return true;
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'CanceledError');
+}
+
+/** A short, single-line description of any thrown value, safe to log once redacted. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,72 @@
+/**
+ * Time as a collaborator. Everything that waits or reads the clock receives these, so tests
+ * run on simulated time and never wait for real seconds.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** Resolves after `ms`, or rejects with an AbortError as soon as `signal` aborts. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export function abortError(): Error {
+  const error = new Error('The operation was aborted');
+  error.name = 'AbortError';
+  return error;
+}
+
+export const realSleep: Sleep = (ms, signal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(abortError());
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/**
+ * Simulated time for tests and demos: `sleep` advances the clock instantly (after letting
+ * other pending work run), so a "30 s outage" takes microseconds and stays deterministic.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  /** Total simulated time slept, for assertions on backoff. */
+  slept = 0;
+
+  constructor(start: number | Date = Date.UTC(2026, 0, 1)) {
+    this.current = typeof start === 'number' ? start : start.getTime();
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  advance(ms: number): void {
+    this.current += ms;
+  }
+
+  set(ms: number): void {
+    this.current = ms;
+  }
+
+  readonly sleep: Sleep = async (ms, signal) => {
+    signal?.throwIfAborted();
+    // Yield to the event loop so real I/O (loopback servers) interleaves with simulated waits.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    signal?.throwIfAborted();
+    const step = Math.max(0, ms);
+    this.current += step;
+    this.slept += step;
+  };
+}
