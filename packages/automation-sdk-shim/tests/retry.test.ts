@@ -20,16 +20,21 @@ describe('retry', () => {
     );
     expect(value).toBe('ok');
     expect(calls).toBe(3);
-    expect(clock.slept).toBe(backoffDelay(0, DEFAULT_BACKOFF, () => 0.5) + backoffDelay(1, DEFAULT_BACKOFF, () => 0.5));
+    expect(clock.slept).toBe(
+      backoffDelay(0, DEFAULT_BACKOFF, () => 0.5) + backoffDelay(1, DEFAULT_BACKOFF, () => 0.5),
+    );
   });
 
   it('honours a Retry-After hint over the computed backoff', async () => {
     const clock = new ManualClock();
     let calls = 0;
-    await retry(() => Promise.resolve(++calls === 1 ? retryable<null>(new Error('429'), 7000) : success(null)), {
-      clock,
-      sleep: clock.sleep,
-    });
+    await retry(
+      () => Promise.resolve(++calls === 1 ? retryable<null>(new Error('429'), 7000) : success(null)),
+      {
+        clock,
+        sleep: clock.sleep,
+      },
+    );
     expect(clock.slept).toBe(7000);
   });
 
