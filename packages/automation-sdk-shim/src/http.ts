@@ -1,0 +1,78 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import axios, { type AxiosInstance } from 'axios';
+
+export interface HttpClientOptions {
+  /** Per-request timeout (connect + response). */
+  timeoutMs?: number;
+  userAgent?: string;
+  /** Max sockets per host, to bound concurrency at the transport too. */
+  maxSockets?: number;
+}
+
+/**
+ * The one way this runtime builds an HTTP client. Every status is returned to the caller
+ * (classification is the caller's job, as a RetryDecision), bodies arrive as text so an HTML
+ * error page can be reported instead of crashing a JSON parser, and sockets are kept alive.
+ */
+export function createHttpClient(options: HttpClientOptions = {}): AxiosInstance {
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
+  return axios.create({
+    timeout: options.timeoutMs ?? 30_000,
+    validateStatus: () => true,
+    responseType: 'text',
+    // Keep the text as is: JSON parsing is explicit at each call site.
+    transformResponse: [(data: unknown) => data],
+    decompress: true,
+    maxContentLength: 256 * 1024 * 1024,
+    maxBodyLength: 64 * 1024 * 1024,
+    maxRedirects: 0,
+    headers: options.userAgent === undefined ? {} : { 'User-Agent': options.userAgent },
+    httpAgent: new HttpAgent(agentOptions),
+    httpsAgent: new HttpsAgent(agentOptions),
+    proxy: false,
+  });
+}
+
+/** Network-level failure codes worth retrying (no HTTP status was received). */
+const RETRYABLE_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'ERR_BAD_RESPONSE',
+  'ERR_NETWORK',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+/** True for transport failures (reset, refused, timeout, DNS) that a retry may fix. */
+export function isRetryableNetworkError(error: unknown): boolean {
+  if (axios.isCancel(error)) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RETRYABLE_NETWORK_CODES.has(code);
+}
+
+/**
+ * A one-line description of a transport error that never includes request headers or
+ * bodies (axios errors carry the whole request config, credentials included).
+ */
+export function describeNetworkError(error: unknown): string {
+  if (axios.isAxiosError(error)) {
+    const code = error.code ?? 'network error';
+    return error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT' ? `timeout (${code})` : code;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** At most `max` characters of a body, on one line, for error messages. */
+export function excerpt(body: unknown, max = 200): string {
+  const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : String(body);
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
