@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { closeHttp, listenHttp } from './http';
+import type { Clock } from './time';
+
+export interface LivenessOptions {
+  clock: Clock;
+  /** Unhealthy when no events for this long; 0 (default) = off, so a quiet source stays alive. */
+  secondsWithoutEventsThreshold?: number;
+  /** Unhealthy when heartbeat() was not called for this long; 0 (default) = off. */
+  lastHeartbeatThreshold?: number;
+  /** Unhealthy when pushes have failed, with no success, for this long; default 900, 0 = off. */
+  pushFailureThresholdSeconds?: number;
+}
+
+/** The Python SDK's /health body (same keys), plus when pushes started failing. */
+export interface LivenessReport {
+  last_events_time: string;
+  last_heartbeat: string;
+  seconds_without_events_threshold: number;
+  last_heartbeat_threshold: number;
+  error_count: number;
+  push_failing_since: string | null;
+}
+
+/**
+ * What the platform's liveness probe sees. Unlike the Python SDK, a connector whose every
+ * push fails is reported dead (it was reported healthy there), and a connector on a quiet
+ * source is not (it was restarted after 6 h there): delivery, not traffic, is what matters.
+ */
+export class Liveness {
+  private readonly clock: Clock;
+  private readonly eventsThresholdMs: number;
+  private readonly heartbeatThresholdMs: number;
+  private readonly pushFailureThresholdMs: number;
+  private lastEventsAt: number;
+  private lastHeartbeatAt: number;
+  private pushFailingSince: number | undefined;
+  private errorCount = 0;
+
+  constructor(private readonly options: LivenessOptions) {
+    this.clock = options.clock;
+    this.eventsThresholdMs = (options.secondsWithoutEventsThreshold ?? 0) * 1000;
+    this.heartbeatThresholdMs = (options.lastHeartbeatThreshold ?? 0) * 1000;
+    this.pushFailureThresholdMs = (options.pushFailureThresholdSeconds ?? 900) * 1000;
+    // Like Python: the grace periods start when the process starts.
+    this.lastEventsAt = this.lastHeartbeatAt = this.clock.now();
+  }
+
+  /** Events were collected and acknowledged; as in Python, this also clears the error count. */
+  recordEvents(): void {
+    this.lastEventsAt = this.clock.now();
+    this.errorCount = 0;
+  }
+
+  recordPushSuccess(): void {
+    this.pushFailingSince = undefined;
+  }
+
+  /** A push attempt failed; only the first failure of a streak starts the clock. */
+  recordPushFailure(): void {
+    this.pushFailingSince ??= this.clock.now();
+  }
+
+  heartbeat(): void {
+    this.lastHeartbeatAt = this.clock.now();
+  }
+
+  recordError(): void {
+    this.errorCount++;
+  }
+
+  isAlive(): boolean {
+    const now = this.clock.now();
+    const within = (since: number | undefined, thresholdMs: number): boolean =>
+      thresholdMs <= 0 || since === undefined || now - since < thresholdMs;
+    return (
+      within(this.lastEventsAt, this.eventsThresholdMs) &&
+      within(this.lastHeartbeatAt, this.heartbeatThresholdMs) &&
+      within(this.pushFailingSince, this.pushFailureThresholdMs)
+    );
+  }
+
+  body(): LivenessReport {
+    return {
+      last_events_time: naiveIsoUtc(this.lastEventsAt),
+      last_heartbeat: naiveIsoUtc(this.lastHeartbeatAt),
+      seconds_without_events_threshold: this.options.secondsWithoutEventsThreshold ?? 0,
+      last_heartbeat_threshold: this.options.lastHeartbeatThreshold ?? 0,
+      error_count: this.errorCount,
+      push_failing_since: this.pushFailingSince === undefined ? null : naiveIsoUtc(this.pushFailingSince),
+    };
+  }
+}
+
+/** Python's naive `datetime.isoformat()`: no offset, microseconds only when non-zero. */
+export function naiveIsoUtc(ms: number): string {
+  const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z
+  const seconds = iso.slice(0, 19);
+  const millis = iso.slice(20, 23);
+  return millis === '000' ? seconds : `${seconds}.${millis}000`;
+}
+
+export interface HealthServerOptions {
+  liveness: Liveness;
+  port: number;
+  /** Default 0.0.0.0, like the Python server, so the platform's probe can reach it. */
+  host?: string;
+}
+
+/** GET /health → 200 alive / 500 dead with the liveness report; anything else → 404. */
+export class HealthServer {
+  private readonly server: Server;
+
+  constructor(private readonly options: HealthServerOptions) {
+    this.server = createServer((request, response) => {
+      this.answer(request, response);
+    });
+  }
+
+  /** Resolves with the bound port (useful with port 0). */
+  start(): Promise<number> {
+    return listenHttp(this.server, this.options.port, this.options.host ?? '0.0.0.0');
+  }
+
+  stop(): Promise<void> {
+    return closeHttp(this.server);
+  }
+
+  private answer(request: IncomingMessage, response: ServerResponse): void {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path !== '/health') {
+      sendJson(response, 404, { status_code: 404, reason: "Endpoint doesn't exist" });
+      return;
+    }
+    const { liveness } = this.options;
+    sendJson(response, liveness.isAlive() ? 200 : 500, liveness.body());
+  }
+}
+
+function sendJson(response: ServerResponse, status: number, body: object): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}

@@ -1,0 +1,396 @@
+import { createServer, request as httpRequest, Agent } from 'node:http';
+import fc from 'fast-check';
+import {
+  AuthenticationError,
+  ConfigurationError,
+  DeliveryError,
+  ResponseError,
+  isAbort,
+} from '../src/errors';
+import { closeHttp, createHttpClient, listenHttp } from '../src/http';
+import { IntakeClient, planBatches, INTAKE_MAX_BODY_BYTES } from '../src/intake';
+import { IntakeStandIn } from '../src/intake-stand-in';
+import { MemoryLogger } from '../src/logger';
+import { ManualClock, realSleep, type Sleep } from '../src/time';
+import { INTAKE_KEY, eventsForIds, startIntakeHarness, type IntakeHarness } from './helpers/intake-harness';
+
+const envelopeBytes = (key: string): number =>
+  Buffer.byteLength(JSON.stringify({ intake_key: key, jsons: [] }));
+
+function numberedEvents(count: number, size = 100): string[] {
+  return Array.from({ length: count }, (_, i) => JSON.stringify({ i, text: 'x'.repeat(size) }));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('IntakeClient against the stand-in intake', () => {
+  let h: IntakeHarness;
+  beforeEach(async () => {
+    h = await startIntakeHarness();
+  });
+  afterEach(() => h.stop());
+
+  it('delivers every event after a 30 s outage, ids in input order, with backoff', async () => {
+    const t0 = h.clock.now();
+    h.standIn.failWhile(() => h.clock.now() < t0 + 30_000, { status: 503, body: 'maintenance' });
+    const events = numberedEvents(2_000);
+    const result = await h.client({ maxBodyBytes: 64 * 1024 }).push(events);
+
+    expect(result.discarded).toBe(0);
+    expect(eventsForIds(h.standIn, result.eventIds)).toEqual(events);
+    expect(h.standIn.bodySizes.length).toBeGreaterThan(1);
+    expect(h.standIn.responses.some((r) => r.status === 503)).toBe(true);
+    const firstAccepted = h.standIn.responses.find((r) => r.status === 200);
+    expect(firstAccepted?.at).toBeGreaterThanOrEqual(t0 + 30_000);
+    expect(h.clock.slept).toBeGreaterThanOrEqual(30_000);
+    expect(h.logger.messages('warning').some((m) => m.includes('retrying'))).toBe(true);
+  });
+
+  it('splits 25 MiB of events into bodies of at most 10 MiB, none lost, order kept', async () => {
+    // Quotes make the escaped form larger than the event: the limit must count that too.
+    const events = Array.from({ length: 250 }, (_, i) =>
+      JSON.stringify({ i, text: 'say "hi" '.repeat(11_000) }),
+    );
+    const eventBytes = events.reduce((sum, e) => sum + Buffer.byteLength(e), 0);
+    expect(eventBytes).toBeGreaterThan(25 * 1024 * 1024);
+
+    const result = await h.client().push(events);
+
+    expect(eventsForIds(h.standIn, result.eventIds)).toEqual(events);
+    expect(h.standIn.events).toHaveLength(events.length);
+    expect(h.standIn.bodySizes.length).toBeGreaterThanOrEqual(3);
+    for (const size of h.standIn.bodySizes) expect(size).toBeLessThanOrEqual(INTAKE_MAX_BODY_BYTES);
+  });
+
+  it('discards a 300 kB event with one warning naming its size, and delivers the rest', async () => {
+    const big = JSON.stringify({ secret_payload: 'CONTENT-'.repeat(37_500) });
+    const size = Buffer.byteLength(big);
+    const result = await h.client().push(['first', big, { second: true }]);
+
+    expect(result.discarded).toBe(1);
+    expect(eventsForIds(h.standIn, result.eventIds)).toEqual(['first', '{"second":true}']);
+    const warnings = h.logger.entries.filter((e) => e.level === 'warning');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toContain(String(size));
+    expect(warnings[0]?.fields.index).toBe(1);
+    expect(JSON.stringify(warnings)).not.toContain('CONTENT-');
+    expect(await h.metrics.registry.metrics()).toContain(
+      `symphony_module_common_discarded_events_total{intake_key="${INTAKE_KEY}"} 1`,
+    );
+  });
+
+  it('fails fast on 401 with an AuthenticationError naming intake_key, never its value', async () => {
+    await h.stop();
+    h = await startIntakeHarness({ intakeKey: 'the-right-key-1234' });
+    const wrongKey = 'a-wrong-key-5678';
+    const client = h.client({ intakeKey: wrongKey, maxBodyBytes: 2_000, concurrency: 1 });
+
+    const error = await rejection(client.push(numberedEvents(50)));
+
+    expect(error).toBeInstanceOf(AuthenticationError);
+    const message = (error as Error).message;
+    expect(message).toContain('intake_key');
+    expect(message).not.toContain(wrongKey);
+    expect(JSON.stringify(error)).not.toContain(wrongKey);
+    // Several batches, but the first refusal stops the others: one request, no sleep.
+    expect(h.standIn.requests).toBe(1);
+    expect(h.clock.slept).toBe(0);
+  });
+
+  it('fails fast on 400 with a ResponseError quoting the answer', async () => {
+    h.standIn.failNext(1, { status: 400, body: '{"message": "jsons must be a list"}' });
+    const error = await rejection(h.client().push(numberedEvents(3)));
+
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect((error as DeliveryError).undelivered).toBe(3);
+    const cause = (error as Error).cause;
+    expect(cause).toBeInstanceOf(ResponseError);
+    expect((cause as ResponseError).status).toBe(400);
+    expect((error as Error).message).toContain('jsons must be a list');
+    expect(h.standIn.requests).toBe(1);
+    expect(h.clock.slept).toBe(0);
+  });
+
+  it('retries a 200 whose body is HTML instead of acknowledged event ids', async () => {
+    h.standIn.failNext(1, { status: 200, body: '<html><body>Gateway portal</body></html>' });
+    h.standIn.failNext(1, { status: 200, body: '{"event_ids": []}' });
+    const events = numberedEvents(5);
+    const result = await h.client().push(events);
+
+    expect(h.standIn.requests).toBe(3);
+    expect(eventsForIds(h.standIn, result.eventIds)).toEqual(events);
+  });
+
+  it('honours Retry-After', async () => {
+    h.standIn.failNext(1, { status: 429, headers: { 'Retry-After': '7' } });
+    await h.client().push(['one']);
+    expect(h.clock.slept).toBe(7_000);
+    expect(h.standIn.requests).toBe(2);
+  });
+
+  it('retries a request that hangs past the timeout, and a dropped connection', async () => {
+    h.standIn.failNext(1, { status: 0, hang: true });
+    h.standIn.failNext(1, { status: 0, destroy: true });
+    const client = h.client({ http: createHttpClient({ timeoutMs: 200 }) });
+    const result = await client.push(['one', 'two']);
+
+    expect(eventsForIds(h.standIn, result.eventIds)).toEqual(['one', 'two']);
+    expect(h.standIn.requests).toBe(3);
+  });
+
+  it('throws a DeliveryError counting exactly the events of the batches that missed the deadline', async () => {
+    const t0 = h.clock.now();
+    // Batch 1 exhausts its 5-minute deadline during the outage; the next ones outlive it.
+    h.standIn.failWhile(() => h.clock.now() < t0 + 360_000, { status: 503 });
+    const events = numberedEvents(30);
+    const client = h.client({
+      maxBodyBytes: 1_500,
+      concurrency: 1,
+      policy: { initialMs: 1_000, maxMs: 60_000, deadlineMs: 300_000 },
+    });
+
+    const error = await rejection(client.push(events));
+
+    expect(error).toBeInstanceOf(DeliveryError);
+    const { undelivered, message } = error as DeliveryError;
+    expect(undelivered).toBeGreaterThan(0);
+    expect(undelivered).toBeLessThan(events.length);
+    expect(message).toContain(`${undelivered} of ${events.length} events were not delivered`);
+    expect(message).toContain('503');
+    expect(h.standIn.events).toEqual(events.slice(undelivered));
+  });
+
+  it('reports every event undelivered when the intake never recovers', async () => {
+    h.standIn.failWhile(() => true, { status: 502 });
+    const client = h.client({
+      maxBodyBytes: 1_500,
+      policy: { initialMs: 1_000, maxMs: 60_000, deadlineMs: 600_000 },
+    });
+    const error = await rejection(client.push(numberedEvents(30)));
+
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect((error as DeliveryError).undelivered).toBe(30);
+    expect(h.standIn.events).toHaveLength(0);
+  });
+
+  it('stops promptly when aborted while waiting on backoff', async () => {
+    h.standIn.failWhile(() => true, { status: 503 });
+    const controller = new AbortController();
+    let waiting!: () => void;
+    const backingOff = new Promise<void>((resolve) => (waiting = resolve));
+    // A real sleep, so the push really waits (a minute) until the abort.
+    const sleep: Sleep = (ms, signal) => {
+      waiting();
+      return realSleep(ms, signal);
+    };
+    const client = h.client({ sleep, policy: { initialMs: 60_000, maxMs: 60_000, deadlineMs: 3_600_000 } });
+
+    const push = rejection(client.push(['one'], { signal: controller.signal }));
+    await backingOff;
+    const abortedAt = Date.now();
+    controller.abort();
+    const error = await push;
+
+    expect(isAbort(error)).toBe(true);
+    expect(Date.now() - abortedAt).toBeLessThan(1_000);
+    expect(h.standIn.requests).toBe(1);
+  });
+
+  it('chunks multi-byte UTF-8 events by bytes, not characters', async () => {
+    const events = Array.from({ length: 40 }, (_, i) => `${i}:${'日本語😀'.repeat(20)}`);
+    const maxBodyBytes = 1_000;
+    const result = await h.client({ maxBodyBytes }).push(events);
+
+    expect(eventsForIds(h.standIn, result.eventIds)).toEqual(events);
+    for (const size of h.standIn.bodySizes) expect(size).toBeLessThanOrEqual(maxBodyBytes);
+    // Counting characters would have allowed ~2.5x fewer bodies, each then over the limit.
+    const characters = events.reduce((sum, e) => sum + e.length + 3, envelopeBytes(INTAKE_KEY));
+    expect(h.standIn.bodySizes.length).toBeGreaterThan(Math.ceil(characters / maxBodyBytes) * 2);
+  });
+
+  it('counts forwarded events and push durations in the metrics, and tells liveness', async () => {
+    h.standIn.failNext(1, { status: 500 });
+    await h.client().push(numberedEvents(7));
+    const text = await h.metrics.registry.metrics();
+
+    expect(text).toContain(`symphony_module_common_forwarded_events_total{intake_key="${INTAKE_KEY}"} 7`);
+    expect(text).toContain(
+      `symphony_module_common_forward_events_duration_count{intake_key="${INTAKE_KEY}"} 1`,
+    );
+    expect(h.liveness.body().push_failing_since).toBeNull();
+  });
+
+  it('sends the key in the body only, never in the User-Agent', async () => {
+    const seen: { userAgent?: string; body?: string } = {};
+    const spy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        seen.userAgent = req.headers['user-agent'];
+        seen.body = Buffer.concat(chunks).toString('utf8');
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"event_ids":["id-1"]}');
+      });
+    });
+    const port = await listenHttp(spy, 0, '127.0.0.1');
+    try {
+      const result = await h.client({ url: `http://127.0.0.1:${port}/` }).push([{ a: 1 }]);
+      expect(result.eventIds).toEqual(['id-1']);
+    } finally {
+      await closeHttp(spy);
+    }
+    expect(seen.body).toBe(JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['{"a":1}'] }));
+    expect(seen.userAgent).toMatch(/^sekoiaio-connector\//);
+    expect(seen.userAgent).not.toContain(INTAKE_KEY);
+  });
+});
+
+describe('planBatches', () => {
+  const key = 'k3y-for-planning';
+  const envelope = envelopeBytes(key);
+  const unit = fc.oneof(
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    fc.constantFrom('"', '\\', '\n', '\u0001', '\ud800', 'é', '😀'),
+  );
+
+  it('keeps every real body within the limit, in order, greedily', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit, maxLength: 60 }), { maxLength: 40 }),
+        fc.integer({ min: envelope + 2, max: envelope + 400 }),
+        fc.integer({ min: 1, max: 200 }),
+        (events, maxBodyBytes, maxEventBytes) => {
+          const { batches, oversized } = planBatches(events, envelope, { maxBodyBytes, maxEventBytes });
+          const sent = batches.map((b) => b.jsons.map((json) => JSON.parse(json) as string));
+          for (const [i, jsons] of sent.entries()) {
+            const body = Buffer.byteLength(JSON.stringify({ intake_key: key, jsons }));
+            expect(body).toBe(batches[i]?.bodyBytes);
+            expect(body).toBeLessThanOrEqual(maxBodyBytes);
+            const next = sent[i + 1]?.[0];
+            if (next !== undefined)
+              expect(body + 1 + Buffer.byteLength(JSON.stringify(next))).toBeGreaterThan(maxBodyBytes);
+          }
+          const skipped = new Set(oversized.map((o) => o.index));
+          expect(sent.flat()).toEqual(events.filter((_, i) => !skipped.has(i)));
+          for (const { index, bytes } of oversized) {
+            expect(bytes).toBe(Buffer.byteLength(events[index]!));
+            expect(
+              bytes > maxEventBytes ||
+                envelope + Buffer.byteLength(JSON.stringify(events[index])) > maxBodyBytes,
+            ).toBe(true);
+          }
+        },
+      ),
+    );
+  });
+
+  it('fits a body exactly at the limit', () => {
+    const events = ['aaaa', 'bbbb', 'cccc', 'dddd'];
+    const twoEvents = Buffer.byteLength(JSON.stringify({ intake_key: key, jsons: events.slice(0, 2) }));
+    const { batches } = planBatches(events, envelope, { maxBodyBytes: twoEvents, maxEventBytes: 100 });
+    expect(batches.map((b) => b.jsons.length)).toEqual([2, 2]);
+    expect(batches.map((b) => b.bodyBytes)).toEqual([twoEvents, twoEvents]);
+  });
+});
+
+describe('IntakeClient configuration', () => {
+  const base = {
+    intakeKey: INTAKE_KEY,
+    logger: new MemoryLogger(),
+    clock: new ManualClock(),
+    sleep: realSleep,
+  };
+
+  it('rejects a URL that is not http(s), naming intake_server', () => {
+    expect(() => new IntakeClient({ ...base, url: 'intake.sekoia.io' })).toThrow(ConfigurationError);
+    expect(() => new IntakeClient({ ...base, url: 'intake.sekoia.io' })).toThrow('intake_server');
+  });
+
+  it('rejects an empty intake key, naming intake_key', () => {
+    expect(() => new IntakeClient({ ...base, url: 'https://intake.sekoia.io', intakeKey: ' ' })).toThrow(
+      'intake_key',
+    );
+  });
+});
+
+describe('IntakeStandIn', () => {
+  let standIn: IntakeStandIn;
+  beforeEach(async () => {
+    standIn = new IntakeStandIn({ intakeKey: INTAKE_KEY });
+    await standIn.start();
+  });
+  afterEach(() => standIn.stop());
+
+  const post = (body: string | Buffer, path = '/batch') =>
+    createHttpClient({ timeoutMs: 5_000 }).post<string>(`${standIn.url}${path}`, body, {
+      headers: { 'Content-Type': 'application/json' },
+    });
+
+  it('accepts a batch, answering one id per event', async () => {
+    const response = await post(
+      JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['a', 'b'] }),
+      '/api/v1/intake-http/batch',
+    );
+    const ids = (JSON.parse(response.data) as { event_ids: string[] }).event_ids;
+    expect(response.status).toBe(200);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+    expect(standIn.events).toEqual(['a', 'b']);
+    expect(standIn.eventIds).toEqual(ids);
+  });
+
+  it.each([
+    ['not JSON', '{"intake_key": '],
+    ['jsons not a list', JSON.stringify({ intake_key: INTAKE_KEY, jsons: 'a' })],
+    ['an event that is not a string', JSON.stringify({ intake_key: INTAKE_KEY, jsons: [{ a: 1 }] })],
+    ['no intake key', JSON.stringify({ jsons: ['a'] })],
+  ])('answers 400 to a malformed body: %s', async (_label, body) => {
+    expect((await post(body)).status).toBe(400);
+    expect(standIn.events).toHaveLength(0);
+  });
+
+  it('answers 401 to another intake key and 413 to a body over 10 MiB', async () => {
+    expect((await post(JSON.stringify({ intake_key: 'other-key', jsons: ['a'] }))).status).toBe(401);
+    const huge = JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['x'.repeat(INTAKE_MAX_BODY_BYTES)] });
+    expect((await post(huge)).status).toBe(413);
+    expect(standIn.events).toHaveLength(0);
+  });
+
+  it('answers 500 and acknowledges nothing when onEvents fails', async () => {
+    standIn.onEvents = () => Promise.reject(new Error('disk full'));
+    expect((await post(JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['a'] }))).status).toBe(500);
+    expect(standIn.events).toHaveLength(0);
+  });
+
+  it('closes idle keep-alive sockets and hanging requests on stop', async () => {
+    const agent = new Agent({ keepAlive: true });
+    const get = (path: string) =>
+      new Promise<number | undefined>((resolve, reject) => {
+        const req = httpRequest(`${standIn.url}${path}`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            resolve(res.statusCode);
+          });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get('/idle')).toBe(404);
+    standIn.failNext(1, { status: 0, hang: true });
+    const hanging = get('/hang').catch((error: unknown) => error);
+    while (standIn.requests < 2) await realSleep(5);
+
+    const started = Date.now();
+    await standIn.stop();
+    // close() alone would wait for the hanging request (and Node's 5 s keep-alive timeout).
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await hanging).toHaveProperty('code', 'ECONNRESET');
+    agent.destroy();
+  });
+});
