@@ -1,0 +1,54 @@
+import { API_HORIZON_MS, nextSpan, planWindow } from '../../trigger_fetch_new_logs/window-planner';
+
+const MIN = 60_000;
+const limits = { delayMs: MIN, spanMs: 15 * MIN, minWindowMs: 2_000, horizonMarginMs: 10 * MIN };
+const now = Date.UTC(2026, 5, 1, 12, 0, 0);
+
+describe('planWindow', () => {
+  it('caps a backlog window at the span and does not mark it caught up', () => {
+    const plan = planWindow({ cursor: now - 6 * 60 * MIN, edge: [] }, now, limits);
+    expect(plan.window).toEqual({ start: now - 360 * MIN, end: now - 345 * MIN, caughtUp: false, resumed: false });
+    expect(plan.clampedMs).toBe(0);
+  });
+
+  it('ends a recent window at now - delay and marks it caught up', () => {
+    const plan = planWindow({ cursor: now - 5 * MIN, edge: [] }, now, limits);
+    expect(plan.window).toEqual({ start: now - 5 * MIN, end: now - MIN, caughtUp: true, resumed: false });
+  });
+
+  it('waits when less than the minimum window is available', () => {
+    expect(planWindow({ cursor: now - MIN - 1_000, edge: [] }, now, limits).window).toBeUndefined();
+    expect(planWindow({ cursor: now, edge: [] }, now, limits).window).toBeUndefined();
+  });
+
+  it('resumes a saved window as it was', () => {
+    const window = { start: now - 30 * MIN, end: now - 20 * MIN, delivered: ['a'] };
+    const plan = planWindow({ cursor: now - 30 * MIN, edge: [], window }, now, limits);
+    expect(plan.window).toEqual({ start: window.start, end: window.end, caughtUp: false, resumed: true });
+  });
+
+  it('clamps a cursor older than the 72-hour horizon and reports what was lost', () => {
+    const cursor = now - API_HORIZON_MS - 60 * MIN;
+    const plan = planWindow({ cursor, edge: [['k', 1]] }, now, limits);
+    const horizon = now - API_HORIZON_MS + limits.horizonMarginMs;
+    expect(plan.clampedMs).toBe(horizon - cursor);
+    expect(plan.checkpoint).toEqual({ cursor: horizon, edge: [] });
+    expect(plan.window?.start).toBe(horizon);
+  });
+
+  it('clamps a saved window that fell out of the horizon during a long outage', () => {
+    const start = now - API_HORIZON_MS - MIN;
+    const plan = planWindow({ cursor: start, edge: [], window: { start, end: start + MIN, delivered: [] } }, now, limits);
+    expect(plan.clampedMs).toBeGreaterThan(0);
+    expect(plan.window?.resumed).toBe(false);
+  });
+});
+
+describe('nextSpan', () => {
+  it('shrinks dense windows, grows sparse ones, within bounds', () => {
+    expect(nextSpan(60_000, 40_000, 10_000, 2_000, 3_600_000)).toBe(15_000);
+    expect(nextSpan(60_000, 100, 10_000, 2_000, 3_600_000)).toBe(120_000);
+    expect(nextSpan(3_600_000, 0, 10_000, 2_000, 3_600_000)).toBe(3_600_000);
+    expect(nextSpan(2_000, 1_000_000, 10_000, 2_000, 3_600_000)).toBe(2_000);
+  });
+});

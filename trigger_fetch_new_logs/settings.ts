@@ -1,0 +1,57 @@
+import { parseServiceUrl } from './service-url';
+import type { StreamName } from './streams';
+
+/** The trigger form, as validated against `arguments` in trigger_fetch_new_logs.json (defaults applied). */
+export interface FetchNewLogsConfiguration {
+  service_url: string;
+  username: string;
+  api_key: string;
+  intake_key: string;
+  intake_server?: string;
+  log_types: StreamName[];
+  frequency: number;
+  batch_size: number;
+  start_time: number;
+  timedelta: number;
+  output_format: 'raw' | 'ecs';
+}
+
+/** What the collector works with: units resolved, URL normalised. */
+export interface CollectorSettings {
+  readonly baseUrl: string;
+  readonly username: string;
+  readonly apiKey: string;
+  readonly streams: readonly StreamName[];
+  /** Pause between polls once a stream has caught up. */
+  readonly frequencyMs: number;
+  /** Records per API page (the API's `limit`). */
+  readonly pageSize: number;
+  /** How far back the first run starts. */
+  readonly firstRunLookbackMs: number;
+  /** How far behind now a window ends, so late-indexed logs are not skipped. */
+  readonly delayMs: number;
+  readonly outputFormat: 'raw' | 'ecs';
+}
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+export function toCollectorSettings(config: FetchNewLogsConfiguration): {
+  settings: CollectorSettings;
+  warnings: string[];
+} {
+  const serviceUrl = parseServiceUrl(config.service_url);
+  const settings: CollectorSettings = {
+    baseUrl: serviceUrl.baseUrl,
+    username: config.username.trim(),
+    apiKey: config.api_key.trim(),
+    streams: [...new Set(config.log_types)],
+    frequencyMs: config.frequency * SECOND,
+    pageSize: config.batch_size,
+    firstRunLookbackMs: config.start_time * HOUR,
+    delayMs: config.timedelta * MINUTE,
+    outputFormat: config.output_format,
+  };
+  return { settings, warnings: serviceUrl.warning === undefined ? [] : [serviceUrl.warning] };
+}

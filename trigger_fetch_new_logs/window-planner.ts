@@ -1,0 +1,66 @@
+import type { StreamCheckpoint } from './checkpoint';
+import type { TimeWindow } from './tmes-client';
+
+/** The API serves only logs generated within the last 72 hours. */
+export const API_HORIZON_MS = 72 * 3_600_000;
+
+export interface WindowLimits {
+  /** How far behind now a window ends (the `timedelta` setting). */
+  delayMs: number;
+  /** Current maximum window length (adapted to record density by the collector). */
+  spanMs: number;
+  /** Below this, the stream has caught up and waits for the next poll. */
+  minWindowMs: number;
+  /** Safety margin inside the horizon, for clock skew and the time a window takes to read. */
+  horizonMarginMs: number;
+}
+
+export interface PlannedWindow extends TimeWindow {
+  /** The window reaches `now - delay`: after it, wait `frequency` before the next one. */
+  readonly caughtUp: boolean;
+  /** A window saved by an earlier run, resumed as it was. */
+  readonly resumed: boolean;
+}
+
+export interface Plan {
+  readonly window: PlannedWindow | undefined;
+  /** The checkpoint to continue from (moved forward when clamped to the horizon). */
+  readonly checkpoint: StreamCheckpoint;
+  /** Milliseconds of history skipped because they fell out of the API horizon. */
+  readonly clampedMs: number;
+}
+
+/**
+ * Next window of a stream: `[cursor, min(now - delay, cursor + span)]`, or the window an
+ * earlier run was reading (its acknowledged records are skipped on re-read). A cursor older
+ * than the horizon is moved up to it, and the loss is reported, never silent.
+ */
+export function planWindow(checkpoint: StreamCheckpoint, now: number, limits: WindowLimits): Plan {
+  const horizon = now - API_HORIZON_MS + limits.horizonMarginMs;
+  const from = checkpoint.window?.start ?? checkpoint.cursor;
+  if (from < horizon) {
+    const clamped: StreamCheckpoint = { cursor: horizon, edge: [] };
+    return { ...planWindow(clamped, now, limits), clampedMs: horizon - from };
+  }
+  if (checkpoint.window !== undefined) {
+    const { start, end } = checkpoint.window;
+    return { window: { start, end, caughtUp: end >= now - limits.delayMs, resumed: true }, checkpoint, clampedMs: 0 };
+  }
+  const latest = now - limits.delayMs;
+  const end = Math.min(latest, checkpoint.cursor + limits.spanMs);
+  if (end - checkpoint.cursor < limits.minWindowMs) return { window: undefined, checkpoint, clampedMs: 0 };
+  return {
+    window: { start: checkpoint.cursor, end, caughtUp: end >= latest, resumed: false },
+    checkpoint,
+    clampedMs: 0,
+  };
+}
+
+/**
+ * Adapts the window length so a window holds about `target` records: the checkpoint carries
+ * the identities of a window's acknowledged records, so its size must stay bounded.
+ */
+export function nextSpan(span: number, records: number, target: number, min: number, max: number): number {
+  const ratio = records === 0 ? 2 : Math.min(2, Math.max(0.1, target / records));
+  return Math.round(Math.min(max, Math.max(min, span * ratio)));
+}
