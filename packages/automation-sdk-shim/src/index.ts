@@ -15,3 +15,6 @@ export * from './metrics';
 export * from './health';
 export * from './intake';
 export * from './intake-stand-in';
+export * from './logs';
+export * from './trigger';
+export * from './connector';
