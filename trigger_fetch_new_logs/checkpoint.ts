@@ -83,7 +83,9 @@ export class CheckpointBook {
         cursor: iso(c.cursor),
         ...(c.window === undefined
           ? {}
-          : { window: { start: iso(c.window.start), end: iso(c.window.end), delivered: c.window.delivered } }),
+          : {
+              window: { start: iso(c.window.start), end: iso(c.window.end), delivered: c.window.delivered },
+            }),
         edge: c.edge.map(([key, time]) => [key, Number.isFinite(time) ? time : null]),
       };
       legacy[name] = { last_timestamp: Math.floor((c.window?.start ?? c.cursor) / 1000) };
@@ -99,7 +101,8 @@ function iso(ms: number): string {
 function parseDocument(document: unknown, where: string, logger: Logger): Map<StreamName, StreamCheckpoint> {
   const result = new Map<StreamName, StreamCheckpoint>();
   if (document === undefined || document === null) return result;
-  if (typeof document !== 'object' || Array.isArray(document)) throw unreadable(where, 'it is not a JSON object');
+  if (typeof document !== 'object' || Array.isArray(document))
+    throw unreadable(where, 'it is not a JSON object');
   const doc = document as Record<string, unknown>;
   if (doc.version === CHECKPOINT_VERSION) {
     const streams = (doc.streams ?? {}) as Record<string, unknown>;

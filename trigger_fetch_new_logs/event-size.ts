@@ -54,10 +54,16 @@ function leaves(value: object, path = '', out: Leaf[] = []): Leaf[] {
   for (const [key, child] of entries) {
     const childPath = path === '' ? String(key) : `${path}.${String(key)}`;
     if (typeof child === 'string') {
-      out.push({ path: childPath, parent: value as Record<string, unknown>, key, bytes: Buffer.byteLength(child) });
+      out.push({
+        path: childPath,
+        parent: value as Record<string, unknown>,
+        key,
+        bytes: Buffer.byteLength(child),
+      });
     } else if (Array.isArray(child)) {
       const bytes = Buffer.byteLength(JSON.stringify(child));
-      if (child.length > 1) out.push({ path: childPath, parent: value as Record<string, unknown>, key, bytes });
+      if (child.length > 1)
+        out.push({ path: childPath, parent: value as Record<string, unknown>, key, bytes });
       leaves(child, childPath, out);
     } else if (typeof child === 'object' && child !== null) {
       leaves(child, childPath, out);

@@ -22,7 +22,10 @@ export class StreamMetrics {
       new Counter({ name: `symphony_module_trend_micro_${name}`, help, labelNames: ['type'], registers });
     this.collectedCounter = counter('collected_messages', 'Records read from the Trend Micro API');
     this.forwardedCounter = counter('forwarded_messages', 'Records acknowledged by the intake');
-    this.duplicatesCounter = counter('duplicates_dropped', 'Re-read records dropped by dedup at window edges');
+    this.duplicatesCounter = counter(
+      'duplicates_dropped',
+      'Re-read records dropped by dedup at window edges',
+    );
     this.pagesCounter = counter('pages', 'API pages read');
     this.clampedCounter = counter(
       'clamped_seconds',
@@ -40,7 +43,15 @@ export class StreamMetrics {
   for(stream: StreamName): StreamTotals {
     let totals = this.totals.get(stream);
     if (totals === undefined) {
-      totals = { collected: 0, forwarded: 0, duplicates: 0, pages: 0, clampedSeconds: 0, truncated: 0, lagSeconds: 0 };
+      totals = {
+        collected: 0,
+        forwarded: 0,
+        duplicates: 0,
+        pages: 0,
+        clampedSeconds: 0,
+        truncated: 0,
+        lagSeconds: 0,
+      };
       this.totals.set(stream, totals);
     }
     return totals;

@@ -7,7 +7,12 @@ import { createHash } from 'node:crypto';
  * indistinguishable to any reader of the API, so they are one event.
  */
 export function recordKey(stream: string, record: unknown): string {
-  return createHash('sha1').update(stream).update('\n').update(canonicalJson(record)).digest('base64url').slice(0, 16);
+  return createHash('sha1')
+    .update(stream)
+    .update('\n')
+    .update(canonicalJson(record))
+    .digest('base64url')
+    .slice(0, 16);
 }
 
 export function canonicalJson(value: unknown): string {

@@ -83,7 +83,9 @@ export class TmesClient {
       }
       token = result.nextToken;
     }
-    throw new ResponseError(`${stream.name}: more than ${maxPages} pages in one window; the window will be read again.`);
+    throw new ResponseError(
+      `${stream.name}: more than ${maxPages} pages in one window; the window will be read again.`,
+    );
   }
 
   /** One page request, retried on throttling, server errors, network errors and garbled bodies. */
@@ -135,7 +137,12 @@ export class TmesClient {
     return classify(stream.name, response, this.options.clock.now());
   }
 
-  private url(stream: StreamDefinition, window: TimeWindow, pageSize: number, token: string | undefined): string {
+  private url(
+    stream: StreamDefinition,
+    window: TimeWindow,
+    pageSize: number,
+    token: string | undefined,
+  ): string {
     const query = new URLSearchParams({
       ...stream.params,
       start: new Date(window.start).toISOString(),
@@ -187,7 +194,9 @@ function classify(stream: string, response: AxiosResponse<string>, now: number):
       retryAfter,
     );
   }
-  return failure(new ResponseError(`${stream}: the Trend Micro API answered HTTP ${status}${detail}.`, { status }));
+  return failure(
+    new ResponseError(`${stream}: the Trend Micro API answered HTTP ${status}${detail}.`, { status }),
+  );
 }
 
 function parsePage(stream: string, response: AxiosResponse<string>): RetryDecision<Page> {
@@ -199,25 +208,35 @@ function parsePage(stream: string, response: AxiosResponse<string>): RetryDecisi
   } catch (error) {
     const type = String(response.headers['content-type'] ?? 'no content-type');
     return retryable(
-      new ResponseError(`${stream}: the API answered 200 with a body that is not JSON (${type}): "${excerpt(text, 120)}".`, {
-        status: 200,
-        cause: error,
-      }),
+      new ResponseError(
+        `${stream}: the API answered 200 with a body that is not JSON (${type}): "${excerpt(text, 120)}".`,
+        {
+          status: 200,
+          cause: error,
+        },
+      ),
     );
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return retryable(new ResponseError(`${stream}: the API answered 200 with JSON that is not an object.`, { status: 200 }));
+    return retryable(
+      new ResponseError(`${stream}: the API answered 200 with JSON that is not an object.`, { status: 200 }),
+    );
   }
   const { logs, nextToken } = body as { logs?: unknown; nextToken?: unknown };
   if (logs !== undefined && logs !== null && !Array.isArray(logs)) {
     return retryable(
-      new ResponseError(`${stream}: the API answered 200 with "logs" that is not an array (${typeof logs}).`, {
-        status: 200,
-      }),
+      new ResponseError(
+        `${stream}: the API answered 200 with "logs" that is not an array (${typeof logs}).`,
+        {
+          status: 200,
+        },
+      ),
     );
   }
   if (nextToken !== undefined && nextToken !== null && typeof nextToken !== 'string') {
-    return retryable(new ResponseError(`${stream}: the API answered 200 with a "nextToken" that is not a string.`));
+    return retryable(
+      new ResponseError(`${stream}: the API answered 200 with a "nextToken" that is not a string.`),
+    );
   }
   return success({
     logs: logs ?? [],

@@ -44,7 +44,11 @@ export function planWindow(checkpoint: StreamCheckpoint, now: number, limits: Wi
   }
   if (checkpoint.window !== undefined) {
     const { start, end } = checkpoint.window;
-    return { window: { start, end, caughtUp: end >= now - limits.delayMs, resumed: true }, checkpoint, clampedMs: 0 };
+    return {
+      window: { start, end, caughtUp: end >= now - limits.delayMs, resumed: true },
+      checkpoint,
+      clampedMs: 0,
+    };
   }
   const latest = now - limits.delayMs;
   const end = Math.min(latest, checkpoint.cursor + limits.spanMs);

@@ -1,4 +1,9 @@
-import { ConfigurationError, MemoryCheckpointStore, MemoryLogger, type CheckpointStore } from '@sekoia/automation-sdk-shim';
+import {
+  ConfigurationError,
+  MemoryCheckpointStore,
+  MemoryLogger,
+  type CheckpointStore,
+} from '@sekoia/automation-sdk-shim';
 import { CheckpointBook } from '../../trigger_fetch_new_logs/checkpoint';
 
 describe('CheckpointBook', () => {
@@ -26,7 +31,9 @@ describe('CheckpointBook', () => {
     expect(loaded.get('policy_events')).toEqual({ cursor: Date.UTC(2026, 0, 2), edge: [] });
     expect(loaded.get('blocked_traffic')).toBeUndefined();
     // A Python reader (downgrade) finds last_timestamp where it expects it.
-    expect(store.document).toMatchObject({ accepted_traffic: { last_timestamp: Date.UTC(2026, 0, 1) / 1000 } });
+    expect(store.document).toMatchObject({
+      accepted_traffic: { last_timestamp: Date.UTC(2026, 0, 1) / 1000 },
+    });
   });
 
   it("resumes from the Python Trend Micro module's context.json", async () => {
@@ -44,10 +51,13 @@ describe('CheckpointBook', () => {
 
   it('starts fresh on an empty document and refuses one it cannot read', async () => {
     expect((await new CheckpointBook(new MemoryCheckpointStore({}), new MemoryLogger()).load()).size).toBe(0);
-    await expect(new CheckpointBook(new MemoryCheckpointStore([1]), new MemoryLogger()).load()).rejects.toBeInstanceOf(
-      ConfigurationError,
-    );
-    const broken = new MemoryCheckpointStore({ version: 2, streams: { accepted_traffic: { cursor: 'yesterday' } } });
+    await expect(
+      new CheckpointBook(new MemoryCheckpointStore([1]), new MemoryLogger()).load(),
+    ).rejects.toBeInstanceOf(ConfigurationError);
+    const broken = new MemoryCheckpointStore({
+      version: 2,
+      streams: { accepted_traffic: { cursor: 'yesterday' } },
+    });
     await expect(new CheckpointBook(broken, new MemoryLogger()).load()).rejects.toThrow(/no valid cursor/);
   });
 

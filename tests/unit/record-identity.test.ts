@@ -4,12 +4,19 @@ describe('recordKey', () => {
   const a = { mailID: 'm1', recipient: 'a@x', genTime: '2026-01-01T00:00:00Z', action: 'Delivered' };
 
   it('does not depend on key order', () => {
-    const reordered = { action: 'Delivered', genTime: '2026-01-01T00:00:00Z', recipient: 'a@x', mailID: 'm1' };
+    const reordered = {
+      action: 'Delivered',
+      genTime: '2026-01-01T00:00:00Z',
+      recipient: 'a@x',
+      mailID: 'm1',
+    };
     expect(recordKey('accepted_traffic', a)).toBe(recordKey('accepted_traffic', reordered));
   });
 
   it('tells apart the per-recipient records of one mail (same mailID)', () => {
-    expect(recordKey('accepted_traffic', a)).not.toBe(recordKey('accepted_traffic', { ...a, recipient: 'b@x' }));
+    expect(recordKey('accepted_traffic', a)).not.toBe(
+      recordKey('accepted_traffic', { ...a, recipient: 'b@x' }),
+    );
   });
 
   it('tells apart streams', () => {

@@ -2,11 +2,14 @@ import { ConfigurationError } from '@sekoia/automation-sdk-shim';
 import { KNOWN_REGIONS, parseServiceUrl } from '../../trigger_fetch_new_logs/service-url';
 
 describe('parseServiceUrl', () => {
-  it.each(KNOWN_REGIONS.map((r) => r.host))('accepts the region host %s bare, as a URL and with slashes', (host) => {
-    expect(parseServiceUrl(host)).toEqual({ baseUrl: `https://${host}` });
-    expect(parseServiceUrl(`https://${host}/`)).toEqual({ baseUrl: `https://${host}` });
-    expect(parseServiceUrl(`  ${host}///  `)).toEqual({ baseUrl: `https://${host}` });
-  });
+  it.each(KNOWN_REGIONS.map((r) => r.host))(
+    'accepts the region host %s bare, as a URL and with slashes',
+    (host) => {
+      expect(parseServiceUrl(host)).toEqual({ baseUrl: `https://${host}` });
+      expect(parseServiceUrl(`https://${host}/`)).toEqual({ baseUrl: `https://${host}` });
+      expect(parseServiceUrl(`  ${host}///  `)).toEqual({ baseUrl: `https://${host}` });
+    },
+  );
 
   it('includes the UAE and UK regions', () => {
     expect(KNOWN_REGIONS.map((r) => r.host)).toEqual(

@@ -7,7 +7,12 @@ const now = Date.UTC(2026, 5, 1, 12, 0, 0);
 describe('planWindow', () => {
   it('caps a backlog window at the span and does not mark it caught up', () => {
     const plan = planWindow({ cursor: now - 6 * 60 * MIN, edge: [] }, now, limits);
-    expect(plan.window).toEqual({ start: now - 360 * MIN, end: now - 345 * MIN, caughtUp: false, resumed: false });
+    expect(plan.window).toEqual({
+      start: now - 360 * MIN,
+      end: now - 345 * MIN,
+      caughtUp: false,
+      resumed: false,
+    });
     expect(plan.clampedMs).toBe(0);
   });
 
@@ -38,7 +43,11 @@ describe('planWindow', () => {
 
   it('clamps a saved window that fell out of the horizon during a long outage', () => {
     const start = now - API_HORIZON_MS - MIN;
-    const plan = planWindow({ cursor: start, edge: [], window: { start, end: start + MIN, delivered: [] } }, now, limits);
+    const plan = planWindow(
+      { cursor: start, edge: [], window: { start, end: start + MIN, delivered: [] } },
+      now,
+      limits,
+    );
     expect(plan.clampedMs).toBeGreaterThan(0);
     expect(plan.window?.resumed).toBe(false);
   });

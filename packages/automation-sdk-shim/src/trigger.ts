@@ -26,6 +26,11 @@ export interface TriggerOptions {
   signals?: NodeJS.EventEmitter;
   /** How long run() may keep working after a stop (in-flight pushes, last checkpoint). Default 10 s. */
   drainTimeoutMs?: number;
+  /**
+   * How the drain deadline waits; default `sleep`. Tests on simulated time pass real time
+   * here, so in-flight I/O to loopback servers can finish as it would in production.
+   */
+  drainSleep?: Sleep;
   /** Default: the `liveness_port` setting (8000); false = no server; 0 = ephemeral. */
   healthPort?: number | false;
   /** Default: the `metrics_port` setting (8020); false = no server; 0 = ephemeral. */
@@ -152,7 +157,7 @@ export abstract class Trigger<C extends object> implements Runnable {
       `Stop requested: finishing in-flight deliveries (at most ${this.drainTimeoutMs} ms)`,
     );
     this.stopController.abort();
-    this.sleep(this.drainTimeoutMs, this.drainTimer.signal).then(
+    (this.options.drainSleep ?? this.sleep)(this.drainTimeoutMs, this.drainTimer.signal).then(
       () => {
         this.drainController.abort();
       },

@@ -1,0 +1,5 @@
+export { STREAMS, generateDataset } from './dataset';
+export type { GenerateOptions, StreamName, TmesRecord } from './dataset';
+export { EVENT_FILTERS, POLICY_EVENT_KINDS } from './dataset-vocabulary';
+export { TmesSimulator } from './tmes-simulator';
+export type { FaultOptions, ScriptedResponse, SimulatorStats, TmesSimulatorOptions } from './tmes-simulator';

@@ -1,0 +1,139 @@
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  ConfigLoader,
+  IntakeStandIn,
+  ManualClock,
+  MemoryLogger,
+  Module,
+  createHttpClient,
+  realSleep,
+} from '@sekoia/automation-sdk-shim';
+import { TmesSimulator, type TmesSimulatorOptions } from '../../simulator';
+import type { CollectorLimits } from '../../trigger_fetch_new_logs/stream-collector';
+import { FetchNewLogsTrigger } from '../../trigger_fetch_new_logs/trigger';
+
+export const REPO_ROOT = resolve(__dirname, '../..');
+export const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
+export const HOUR = 3_600_000;
+
+export interface HarnessOptions {
+  simulator?: TmesSimulatorOptions;
+  configuration?: Record<string, unknown>;
+  limits?: Partial<CollectorLimits>;
+  dataPath?: string;
+}
+
+/**
+ * The trigger as the platform runs it (a Module reading trigger_configuration from a volume
+ * directory), against the TMES simulator and the intake stand-in on 127.0.0.1, on simulated time.
+ */
+export class Harness {
+  readonly clock = new ManualClock(NOW);
+  readonly logger = new MemoryLogger();
+  readonly signals = new EventEmitter();
+  readonly simulator: TmesSimulator;
+  readonly intake: IntakeStandIn;
+  readonly dataPath: string;
+  readonly volumePath: string;
+  trigger: FetchNewLogsTrigger | undefined;
+  private running: Promise<number> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: HarnessOptions = {}) {
+    this.simulator = new TmesSimulator({ clock: this.clock, ...options.simulator });
+    this.intake = new IntakeStandIn({ clock: this.clock });
+    this.volumePath = mkdtempSync(join(tmpdir(), 'tmes-volume-'));
+    this.dataPath = options.dataPath ?? mkdtempSync(join(tmpdir(), 'tmes-data-'));
+  }
+
+  async start(configuration: Record<string, unknown> = {}): Promise<void> {
+    const simulatorUrl = await this.simulator.start();
+    const intakeUrl = await this.intake.start();
+    writeFileSync(
+      join(this.volumePath, 'trigger_configuration'),
+      JSON.stringify({
+        service_url: simulatorUrl,
+        username: 'demo',
+        api_key: 'demo-api-key',
+        intake_key: 'INTAKE-KEY-123456',
+        intake_server: intakeUrl,
+        frequency: 1,
+        ...this.options.configuration,
+        ...configuration,
+      }),
+    );
+    this.launch();
+  }
+
+  /** Starts a trigger (again) on the same data path: a restart. */
+  launch(): void {
+    const loader = new ConfigLoader({ volumePath: this.volumePath, dataPath: this.dataPath, env: {} });
+    const module = new Module({
+      cwd: REPO_ROOT,
+      loader,
+      clock: this.clock,
+      sleep: this.clock.sleep,
+      logger: this.logger,
+    });
+    this.trigger = new FetchNewLogsTrigger({
+      module,
+      clock: this.clock,
+      sleep: this.clock.sleep,
+      random: () => 0.5,
+      logger: this.logger,
+      signals: this.signals,
+      healthPort: false,
+      metricsPort: false,
+      tmesHttp: createHttpClient({ timeoutMs: 2_000 }),
+      // A graceful stop: in-flight pushes get real time to be acknowledged.
+      drainSleep: realSleep,
+      drainTimeoutMs: 5_000,
+      collectorLimits: this.options.limits ?? {},
+    });
+    this.running = this.trigger.execute();
+  }
+
+  /** Waits (real time, bounded) until `condition` holds. */
+  async until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error('condition not reached in time');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  async stop(): Promise<number> {
+    this.signals.emit('SIGTERM');
+    const code = (await this.running) ?? -1;
+    this.running = undefined;
+    return code;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.running !== undefined) await this.stop();
+    await this.simulator.stop();
+    await this.intake.stop();
+  }
+
+  /** The records the intake received, parsed. */
+  received(): Record<string, unknown>[] {
+    return this.intake.events.map((e) => JSON.parse(e) as Record<string, unknown>);
+  }
+
+  totalStored(): number {
+    return (['accepted_traffic', 'blocked_traffic', 'policy_events'] as const).reduce(
+      (n, s) => n + this.simulator.records(s).length,
+      0,
+    );
+  }
+}
+
+/** Canonical text of a record, to compare what was sent with what was stored. */
+export function identity(record: unknown): string {
+  return JSON.stringify(record, Object.keys(record as object).sort());
+}
