@@ -3,7 +3,8 @@ import type { StreamName } from './streams';
 
 /**
  * Per-stream figures, labelled by `type` (the stream) as the Python module's metrics are.
- * Never labelled with a key: labels are visible to whoever scrapes the endpoint.
+ * Never labelled with a key: labels are visible to whoever scrapes the endpoint. Counter
+ * names carry `_total` explicitly (prom-client does not add it; Python's client does).
  */
 export class StreamMetrics {
   private readonly collectedCounter: Counter<'type'>;
@@ -19,7 +20,12 @@ export class StreamMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     const counter = (name: string, help: string): Counter<'type'> =>
-      new Counter({ name: `symphony_module_trend_micro_${name}`, help, labelNames: ['type'], registers });
+      new Counter({
+        name: `symphony_module_trend_micro_${name}_total`,
+        help,
+        labelNames: ['type'],
+        registers,
+      });
     this.collectedCounter = counter('collected_messages', 'Records read from the Trend Micro API');
     this.forwardedCounter = counter('forwarded_messages', 'Records acknowledged by the intake');
     this.duplicatesCounter = counter(

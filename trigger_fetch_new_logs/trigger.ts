@@ -91,6 +91,13 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     }
   }
 
+  /** The SDK's single lag gauge: the stream furthest behind. */
+  private furthestLagSeconds(): number {
+    let lag = 0;
+    for (const totals of this.streamMetrics.totals.values()) lag = Math.max(lag, totals.lagSeconds);
+    return lag;
+  }
+
   private collector(name: StreamName, settings: CollectorSettings, book: CheckpointBook): StreamCollector {
     const client = new TmesClient({
       baseUrl: settings.baseUrl,
@@ -110,6 +117,7 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
         pages: (stream, window, size, signal) => client.pages(stream, window, size, signal),
         forward: async (events) => {
           await this.pushEvents(events);
+          this.metrics.setLag(this.furthestLagSeconds());
         },
         book,
         metrics: this.streamMetrics,
