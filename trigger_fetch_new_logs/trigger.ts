@@ -43,6 +43,14 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     this.collectorLimits = options.collectorLimits ?? {};
   }
 
+  /** The Basic authorization value holds the API key too, base64-encoded with the Login ID. */
+  protected override extraSecrets(configuration: FetchNewLogsConfiguration): unknown[] {
+    const basic = Buffer.from(`${configuration.username.trim()}:${configuration.api_key.trim()}`).toString(
+      'base64',
+    );
+    return [...super.extraSecrets(configuration), basic];
+  }
+
   protected async run(signal: AbortSignal): Promise<void> {
     const { settings, warnings } = toCollectorSettings(this.configuration);
     for (const warning of warnings) this.logger.log('warning', warning);

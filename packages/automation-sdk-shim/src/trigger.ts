@@ -251,6 +251,9 @@ export abstract class Trigger<C extends object> implements Runnable {
    */
   private async idleAfterFatal(error: Error): Promise<void> {
     this.logger.log('critical', error.message);
+    // A restart cannot fix a setting either: keep the probe green so the pod is not restarted
+    // into the same critical again (the push failures that led here no longer count).
+    this.liveness.recordPushSuccess();
     await this.stopped;
   }
 

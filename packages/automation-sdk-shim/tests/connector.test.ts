@@ -265,6 +265,8 @@ describe('Connector', () => {
     clock.advance(3_600_000);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(standIn.requests).toBe(1);
+    // Restarting cannot fix a setting: the probe stays healthy, so the pod is not restarted into it again.
+    expect(c.liveness.isAlive()).toBe(true);
     expect(logger.messages('critical')[0]).toContain('"intake_key"');
     expect(JSON.stringify(logger.entries)).not.toContain('not-the-right-key');
     signals.emit('SIGTERM');
