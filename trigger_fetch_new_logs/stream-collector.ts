@@ -68,6 +68,8 @@ export interface StreamCollectorOptions {
   book: CheckpointBook;
   metrics: StreamMetrics;
   clock: Clock;
+  /** "Now" for planning windows: the TMES server's clock when known (see ServerTime). */
+  planningClock?: Clock;
   sleep: Sleep;
   logger: Logger;
   random?: () => number;
@@ -136,7 +138,7 @@ export class StreamCollector {
   /** One window (or nothing when caught up). Returns true when the stream should now wait. */
   async step(signal: AbortSignal): Promise<boolean> {
     const { clock, logger, metrics, book } = this.options;
-    const plan = planWindow(this.checkpoint, clock.now(), {
+    const plan = planWindow(this.checkpoint, (this.options.planningClock ?? clock).now(), {
       delayMs: this.options.settings.delayMs,
       spanMs: this.spanMs,
       minWindowMs: this.limits.minWindowMs,

@@ -19,6 +19,7 @@ import {
   type RetryDecision,
   type Sleep,
 } from '@sekoia/automation-sdk-shim';
+import type { ServerTime } from './server-time';
 import type { StreamDefinition } from './streams';
 
 /** A time range, epoch milliseconds, both bounds inclusive (as the API treats them). */
@@ -40,6 +41,8 @@ export interface TmesClientOptions {
   policy?: BackoffPolicy;
   /** A window whose pagination goes on longer than this is a broken API, not data. */
   maxPagesPerWindow?: number;
+  /** Told the `Date` of every answer, so windows never end after the server's present. */
+  serverTime?: ServerTime;
 }
 
 interface Page {
@@ -134,6 +137,7 @@ export class TmesClient {
       );
       return isRetryableNetworkError(error) ? retryable(problem) : failure(problem);
     }
+    this.options.serverTime?.observe(response.headers.date);
     return classify(stream.name, response, this.options.clock.now());
   }
 

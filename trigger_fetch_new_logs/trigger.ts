@@ -4,19 +4,20 @@ import {
   describeError,
   isFatal,
   type ConfigurationSchema,
-  type TriggerOptions,
+  type ConnectorOptions,
 } from '@sekoia/automation-sdk-shim';
 import type { AxiosInstance } from 'axios';
 import triggerManifest from '../trigger_fetch_new_logs.json';
 import { CheckpointBook } from './checkpoint';
 import { StreamMetrics } from './metrics';
+import { ServerTime } from './server-time';
 import { normalize } from './normalizer';
 import { toCollectorSettings, type CollectorSettings, type FetchNewLogsConfiguration } from './settings';
 import { StreamCollector, type CollectorLimits } from './stream-collector';
 import { STREAMS, type StreamName } from './streams';
 import { TmesClient } from './tmes-client';
 
-export interface FetchNewLogsOptions extends TriggerOptions {
+export interface FetchNewLogsOptions extends ConnectorOptions {
   /** HTTP client for the Trend Micro API (tests shorten its timeout). */
   tmesHttp?: AxiosInstance;
   collectorLimits?: Partial<CollectorLimits>;
@@ -56,7 +57,8 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     for (const warning of warnings) this.logger.log('warning', warning);
     const book = new CheckpointBook(this.store, this.logger);
     await book.load(signal);
-    const collectors = settings.streams.map((name) => this.collector(name, settings, book));
+    const serverTime = new ServerTime(this.clock);
+    const collectors = settings.streams.map((name) => this.collector(name, settings, book, serverTime));
     // A bug escaping one stream stops its siblings too, so run() is never re-entered while
     // an earlier generation of collectors is still running.
     const local = new AbortController();
@@ -106,7 +108,12 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     return lag;
   }
 
-  private collector(name: StreamName, settings: CollectorSettings, book: CheckpointBook): StreamCollector {
+  private collector(
+    name: StreamName,
+    settings: CollectorSettings,
+    book: CheckpointBook,
+    serverTime: ServerTime,
+  ): StreamCollector {
     const client = new TmesClient({
       baseUrl: settings.baseUrl,
       username: settings.username,
@@ -116,6 +123,7 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
       sleep: this.sleep,
       random: this.random,
       logger: this.logger,
+      serverTime,
     });
     const encode = settings.outputFormat === 'ecs' ? (r: unknown) => normalize(r, name) : (r: unknown) => r;
     return new StreamCollector(
@@ -130,6 +138,7 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
         book,
         metrics: this.streamMetrics,
         clock: this.clock,
+        planningClock: serverTime,
         sleep: this.sleep,
         random: this.random,
         logger: this.logger,

@@ -68,6 +68,23 @@ describe('Fetch new logs against the simulator', () => {
     expectExactlyOnce(h);
   });
 
+  it("plans windows on the server's clock when this host's clock runs ahead", async () => {
+    // The host is 10 minutes ahead of Trend Micro: windows ending at host-now - 1 min would
+    // pass records the server has not generated yet; they must still all arrive.
+    h = new Harness({ simulatorBehindMs: 10 * 60_000, configuration: { frequency: 30 } });
+    const serverNow = NOW - 10 * 60_000;
+    h.simulator.generate({
+      start: serverNow - HOUR,
+      end: serverNow + 30 * 60_000,
+      counts: { accepted_traffic: 900, blocked_traffic: 300, policy_events: 300 },
+      seed: 5,
+    });
+    await h.start({ start_time: 2 });
+    await h.until(() => h.intake.events.length >= 1_500, 30_000);
+    await h.stop();
+    expectExactlyOnce(h);
+  });
+
   it('resumes after a restart without losing or repeating records', async () => {
     h = new Harness({ limits: { batchEvents: 100 } });
     h.simulator.generate({

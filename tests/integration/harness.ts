@@ -8,8 +8,11 @@ import {
   ManualClock,
   MemoryLogger,
   Module,
+  abortError,
+  createCheckpointStore,
   createHttpClient,
   realSleep,
+  type CheckpointStore,
 } from '@sekoia/automation-sdk-shim';
 import { TmesSimulator, type TmesSimulatorOptions } from '../../simulator';
 import type { CollectorLimits } from '../../trigger_fetch_new_logs/stream-collector';
@@ -24,6 +27,10 @@ export interface HarnessOptions {
   configuration?: Record<string, unknown>;
   limits?: Partial<CollectorLimits>;
   dataPath?: string;
+  /** Timeout of the trigger's intake client (default: the runtime's 30 s). */
+  intakeTimeoutMs?: number;
+  /** Platform settings written as volume files (e.g. file_backend, aws_bucket_name, url_logs). */
+  settings?: Record<string, string>;
 }
 
 /**
@@ -39,14 +46,21 @@ export class Harness {
   readonly dataPath: string;
   readonly volumePath: string;
   trigger: FetchNewLogsTrigger | undefined;
+  /** The checkpoint store of the current trigger, which crash() cuts off like a dead process. */
+  store: KillableStore | undefined;
   private running: Promise<number> | undefined;
   private closed = false;
 
   constructor(private readonly options: HarnessOptions = {}) {
-    this.simulator = new TmesSimulator({ clock: this.clock, ...options.simulator });
+    const behind = options.simulatorBehindMs ?? 0;
+    const serverClock = behind === 0 ? this.clock : { now: () => this.clock.now() - behind };
+    this.simulator = new TmesSimulator({ clock: serverClock, ...options.simulator });
     this.intake = new IntakeStandIn({ clock: this.clock });
     this.volumePath = mkdtempSync(join(tmpdir(), 'tmes-volume-'));
     this.dataPath = options.dataPath ?? mkdtempSync(join(tmpdir(), 'tmes-data-'));
+    for (const [name, value] of Object.entries(options.settings ?? {})) {
+      writeFileSync(join(this.volumePath, name), value);
+    }
   }
 
   async start(configuration: Record<string, unknown> = {}): Promise<void> {
@@ -78,6 +92,8 @@ export class Harness {
       sleep: this.clock.sleep,
       logger: this.logger,
     });
+    this.store = new KillableStore(() => createCheckpointStore(loader));
+    const { intakeTimeoutMs } = this.options;
     this.trigger = new FetchNewLogsTrigger({
       module,
       clock: this.clock,
@@ -92,6 +108,10 @@ export class Harness {
       drainSleep: realSleep,
       drainTimeoutMs: 5_000,
       collectorLimits: this.options.limits ?? {},
+      store: this.store,
+      ...(intakeTimeoutMs === undefined
+        ? {}
+        : { intakeHttp: createHttpClient({ timeoutMs: intakeTimeoutMs, maxSockets: 4 }) }),
     });
     this.running = this.trigger.execute();
   }
@@ -110,6 +130,21 @@ export class Harness {
     const code = (await this.running) ?? -1;
     this.running = undefined;
     return code;
+  }
+
+  /**
+   * A kill, in process: the checkpoint store stops accepting writes (a write already under way
+   * completes, as an atomic rename would or would not have), and a double SIGTERM aborts the
+   * run, its pushes and its drain at once. Call launch() to restart on the same data path.
+   */
+  async crash(): Promise<void> {
+    const store = this.store;
+    store?.kill();
+    this.signals.emit('SIGTERM');
+    this.signals.emit('SIGTERM');
+    await this.running;
+    this.running = undefined;
+    await store?.settled();
   }
 
   async close(): Promise<void> {
@@ -136,4 +171,49 @@ export class Harness {
 /** Canonical text of a record, to compare what was sent with what was stored. */
 export function identity(record: unknown): string {
   return JSON.stringify(record, Object.keys(record as object).sort());
+}
+
+/**
+ * A checkpoint store that a simulated kill cuts off: later saves never reach the disk. The real
+ * store is created on first use, as the trigger does, so a bad storage setting is reported by it.
+ */
+export class KillableStore implements CheckpointStore {
+  private dead = false;
+  private readonly pending = new Set<Promise<unknown>>();
+  private store: CheckpointStore | undefined;
+
+  constructor(private readonly create: () => CheckpointStore) {}
+
+  private get inner(): CheckpointStore {
+    this.store ??= this.create();
+    return this.store;
+  }
+
+  kill(): void {
+    this.dead = true;
+  }
+
+  /** Resolves once every write started before the kill has finished (or failed). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  load(signal?: AbortSignal): Promise<unknown> {
+    return this.inner.load(signal);
+  }
+
+  save(document: unknown, signal?: AbortSignal): Promise<void> {
+    if (this.dead) return Promise.reject(abortError());
+    const saving = this.inner.save(document, signal);
+    this.pending.add(saving);
+    const forget = (): void => {
+      this.pending.delete(saving);
+    };
+    saving.then(forget, forget);
+    return saving;
+  }
+
+  describe(): string {
+    return this.inner.describe();
+  }
 }
