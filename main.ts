@@ -4,7 +4,7 @@
  * run the CLI commands (`run`, `check`, `normalize`, `demo`) from the same binary.
  */
 import { Module } from '@sekoia/automation-sdk-shim';
-import { runNormalize } from './trigger_fetch_new_logs/normalize-command';
+import { findCommand, runCli, type CliIo } from './cli';
 import { FetchNewLogsTrigger } from './trigger_fetch_new_logs/trigger';
 
 /** The module as the platform sees it: docker_parameters → trigger. */
@@ -12,17 +12,24 @@ export function createModule(options: ConstructorParameters<typeof Module>[0] = 
   return new Module(options).register((m) => new FetchNewLogsTrigger({ module: m }), 'fetch_new_logs');
 }
 
-type Command = (args: readonly string[]) => Promise<number>;
+function processIo(): CliIo {
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    signals: process,
+    cwd: process.cwd(),
+  };
+}
 
-const COMMANDS: Readonly<Record<string, Command>> = {
-  normalize: () => runNormalize({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }),
-};
-
+/** A CLI command (demo, check, run, normalize, --help), else an item of the module (the platform's). */
 export async function main(argv: readonly string[]): Promise<number> {
-  const [name, ...args] = argv;
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (command !== undefined) return command(args);
-  return createModule().run(argv);
+  const [name] = argv;
+  if (name === undefined || name.startsWith('-') || findCommand(name) !== undefined)
+    return runCli(argv, processIo());
+  const platform = createModule();
+  if (platform.commands().includes(name)) return platform.run(argv);
+  return runCli(argv, processIo()); // an unknown command: the usage, listing every command
 }
 
 if (require.main === module) {

@@ -256,7 +256,8 @@ function apiMessage(body: unknown): string {
     const parsed = JSON.parse(text) as { code?: unknown; message?: unknown };
     const code = typeof parsed.code === 'string' ? parsed.code : '';
     const message = typeof parsed.message === 'string' ? parsed.message : '';
-    if (code !== '' || message !== '') return `: ${code} ${message}`.trimEnd();
+    // Messages end with a period already; ours add one after the parenthesis or clause.
+    if (code !== '' || message !== '') return `: ${code} ${message}`.trimEnd().replace(/\.+$/, '');
   } catch {
     // not JSON: an HTML error page from a proxy, for instance
   }

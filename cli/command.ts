@@ -1,0 +1,46 @@
+import { CommandLine, EXIT_OK, EXIT_USAGE, UsageError, type OptionSpec } from './args';
+
+/** Where a command writes; process.stdout / process.stderr in production. */
+export interface Output extends NodeJS.WritableStream {
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** Everything a command touches outside itself, injected so tests can run it in-process. */
+export interface CliIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: Output;
+  stderr: Output;
+  /** Where SIGINT / SIGTERM come from (process). */
+  signals: NodeJS.EventEmitter;
+  /** Relative paths in options are resolved against this. */
+  cwd: string;
+}
+
+export interface Command {
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** The full `--help` text. */
+  readonly usage: string;
+  readonly options: OptionSpec;
+  execute(line: CommandLine, io: CliIo): Promise<number>;
+}
+
+export const PROGRAM = 'node dist/main.js';
+
+/** Parses the options, answers --help, and turns usage errors into exit 2 with the usage. */
+export async function runCommand(command: Command, args: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const line = CommandLine.parse(args, command.options);
+    if (line.help) {
+      io.stdout.write(command.usage);
+      return EXIT_OK;
+    }
+    return await command.execute(line, io);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`${command.name}: ${error.message}\n\n${command.usage}`);
+    return EXIT_USAGE;
+  }
+}
