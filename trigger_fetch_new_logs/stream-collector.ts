@@ -88,6 +88,8 @@ export class StreamCollector {
   private readonly limits: CollectorLimits;
   private checkpoint: StreamCheckpoint;
   private spanMs: number;
+  /** The last checkpoint could not be saved (storage down): save it before forwarding more. */
+  private unsaved = false;
 
   constructor(
     private readonly options: StreamCollectorOptions,
@@ -137,7 +139,10 @@ export class StreamCollector {
 
   /** One window (or nothing when caught up). Returns true when the stream should now wait. */
   async step(signal: AbortSignal): Promise<boolean> {
-    const { clock, logger, metrics, book } = this.options;
+    const { clock, logger, metrics } = this.options;
+    // Forwarding on while saves fail would let a kill repeat everything since the last save;
+    // retrying the save first keeps that to the batch in flight.
+    if (this.unsaved) await this.commit();
     const plan = planWindow(this.checkpoint, (this.options.planningClock ?? clock).now(), {
       delayMs: this.options.settings.delayMs,
       spanMs: this.spanMs,
@@ -153,7 +158,7 @@ export class StreamCollector {
         { stream: this.name, clamped_seconds: lost },
       );
       this.checkpoint = plan.checkpoint;
-      await book.commit(this.name, this.checkpoint);
+      await this.commit();
     }
     if (plan.window === undefined) return true;
     const records = await this.collectWindow(plan.window, signal);
@@ -196,10 +201,23 @@ export class StreamCollector {
         if (batch.full(this.limits)) await this.flush(batch);
       }
       if (duplicates > 0) metrics.duplicates(this.name, duplicates);
+      this.warnAboutNonRecords(logs);
     }
     await this.flush(batch);
     await this.complete(window, edge);
     return records;
+  }
+
+  /** Entries of `logs` that are not objects are still forwarded (nothing is dropped), but said. */
+  private warnAboutNonRecords(logs: readonly unknown[]): void {
+    const odd = logs.filter((r) => typeof r !== 'object' || r === null || Array.isArray(r));
+    if (odd.length === 0) return;
+    const kinds = [...new Set(odd.map((r) => (r === null ? 'null' : Array.isArray(r) ? 'array' : typeof r)))];
+    this.options.logger.log(
+      'warning',
+      `${this.name}: the API returned ${odd.length} log entr${odd.length === 1 ? 'y' : 'ies'} that are not JSON objects (${kinds.join(', ')}); forwarded as they are.`,
+      { stream: this.name },
+    );
   }
 
   private encode(record: unknown): string {
@@ -222,14 +240,21 @@ export class StreamCollector {
     await this.options.forward(events);
     this.checkpoint.window?.delivered.push(...keys);
     this.options.metrics.forwarded(this.name, events.length);
-    await this.options.book.commit(this.name, this.checkpoint);
+    await this.commit();
   }
 
   /** Every record of the window is acknowledged: move the cursor, keep the edge identities. */
   private async complete(window: TimeWindow, edge: Map<string, number>): Promise<void> {
     const entries: EdgeEntry[] = [...edge];
     this.checkpoint = { cursor: window.end - this.limits.overlapMs, edge: entries };
+    await this.commit();
+  }
+
+  /** Saves the checkpoint; until that succeeds, step() retries it before anything else. */
+  private async commit(): Promise<void> {
+    this.unsaved = true;
     await this.options.book.commit(this.name, this.checkpoint);
+    this.unsaved = false;
   }
 }
 

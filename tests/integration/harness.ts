@@ -27,8 +27,12 @@ export interface HarnessOptions {
   configuration?: Record<string, unknown>;
   limits?: Partial<CollectorLimits>;
   dataPath?: string;
+  /** The simulated TMES server's clock runs this far behind the host's (clock skew tests). */
+  simulatorBehindMs?: number;
   /** Timeout of the trigger's intake client (default: the runtime's 30 s). */
   intakeTimeoutMs?: number;
+  /** Replaces the trigger_configuration file written by start() with this text, as is. */
+  rawConfiguration?: string;
   /** Platform settings written as volume files (e.g. file_backend, aws_bucket_name, url_logs). */
   settings?: Record<string, string>;
 }
@@ -79,6 +83,9 @@ export class Harness {
         ...configuration,
       }),
     );
+    if (this.options.rawConfiguration !== undefined) {
+      writeFileSync(join(this.volumePath, 'trigger_configuration'), this.options.rawConfiguration);
+    }
     this.launch();
   }
 

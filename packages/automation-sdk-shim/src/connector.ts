@@ -1,3 +1,4 @@
+import type { AxiosInstance } from 'axios';
 import type { Registry } from 'prom-client';
 import { ConfigurationError } from './errors';
 import type { LivenessOptions } from './health';
@@ -11,6 +12,11 @@ export interface ConnectorConfiguration {
   intake_server?: string;
 }
 
+export interface ConnectorOptions extends TriggerOptions {
+  /** HTTP client for the intake pushes (default: 30 s timeout); tests shorten its timeout. */
+  intakeHttp?: AxiosInstance;
+}
+
 /** A liveness probe fails after 15 min of failing pushes without a success. */
 const PUSH_FAILURE_THRESHOLD_SECONDS = 900;
 
@@ -22,9 +28,11 @@ const PUSH_FAILURE_THRESHOLD_SECONDS = 900;
 export abstract class Connector<C extends ConnectorConfiguration> extends Trigger<C> {
   readonly metrics: ConnectorMetrics;
   private intakeClient: IntakeClient | undefined;
+  private readonly intakeHttp: AxiosInstance | undefined;
 
-  constructor(options: TriggerOptions) {
+  constructor(options: ConnectorOptions) {
     super(options);
+    this.intakeHttp = options.intakeHttp;
     // Built now so subclasses can register metrics in their constructor; the label is read
     // without validation, which happens in execute() where a bad configuration is reported.
     this.metrics = new ConnectorMetrics({ intakeKey: this.peekIntakeKey() });
@@ -62,6 +70,7 @@ export abstract class Connector<C extends ConnectorConfiguration> extends Trigge
       metrics: this.metrics,
       liveness: this.liveness,
       userAgent: this.userAgent(),
+      ...(this.intakeHttp === undefined ? {} : { http: this.intakeHttp }),
     });
     return this.intakeClient;
   }

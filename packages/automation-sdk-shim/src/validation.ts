@@ -88,6 +88,9 @@ export class ConfigurationValidator<T> {
         return `"${field}" is required${hint}`;
       case 'additionalProperties':
         return `"${field}" is not a known setting: remove it`;
+      case 'minLength':
+        if ((error.params as { limit?: number }).limit === 1) return `"${field}" is empty${hint}`;
+        return `"${field}" ${error.message ?? 'is too short'}${hint}`;
       case 'enum': {
         const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues ?? [];
         return `"${field}" must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}${hint}`;
