@@ -21,9 +21,8 @@ export function planCpus(): CpuPlan {
   if (count < 2 || !hasTaskset()) {
     return { triggerPrefix: [], trigger: 'any', simulator: 'any', orchestrator: 'any', pinned: false };
   }
-  const simulator = count >= 3 ? '1' : '1';
   const orchestrator = count >= 3 ? `2-${count - 1}` : '1';
-  return { triggerPrefix: ['taskset', '-c', '0'], trigger: '0', simulator, orchestrator, pinned: true };
+  return { triggerPrefix: ['taskset', '-c', '0'], trigger: '0', simulator: '1', orchestrator, pinned: true };
 }
 
 /** Pins every thread of a running process (`-a`) to `cpuList`; no-op when not pinning. */

@@ -1,4 +1,16 @@
+import fc from 'fast-check';
 import { canonicalJson, recordKey, recordTime } from '../../trigger_fetch_new_logs/record-identity';
+
+/** The definition canonicalJson must keep to: keys sorted object by object, joined field by field. */
+function fieldByField(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(fieldByField).join(',')}]`;
+  const entries = Object.keys(value)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${fieldByField((value as Record<string, unknown>)[key])}`);
+  return `{${entries.join(',')}}`;
+}
 
 describe('recordKey', () => {
   const a = { mailID: 'm1', recipient: 'a@x', genTime: '2026-01-01T00:00:00Z', action: 'Delivered' };
@@ -21,6 +33,27 @@ describe('recordKey', () => {
 
   it('tells apart streams', () => {
     expect(recordKey('accepted_traffic', a)).not.toBe(recordKey('blocked_traffic', a));
+  });
+
+  it('keeps the identities earlier versions stored in checkpoints', () => {
+    const record = { ...a, attachments: [{ sha256: 'ab', fileName: 'é.pdf' }] };
+    expect(recordKey('accepted_traffic', record)).toBe('gbfpRz-rwDGQB_ZQ');
+  });
+
+  it('writes any JSON value exactly as the field-by-field definition', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => canonicalJson(value) === fieldByField(value)),
+      { numRuns: 2_000 },
+    );
+    // Shapes a copy with sorted keys would get wrong: index-like keys, __proto__, undefined, toJSON.
+    for (const value of [
+      { b: 1, 10: 'x', 9: 'y' },
+      JSON.parse('{"__proto__": {"a": 1}, "": {}}') as unknown,
+      { a: undefined, b: [undefined] },
+      { when: new Date(0) },
+    ]) {
+      expect(canonicalJson(value)).toBe(fieldByField(value));
+    }
   });
 
   it('canonicalises nested values', () => {

@@ -190,7 +190,7 @@ export class IntakeClient {
   }
 
   private async sendBatch(batch: Batch, signal: AbortSignal): Promise<string[]> {
-    const body = Buffer.from(`${this.envelopeHead}${batch.jsons.join(',')}]}`, 'utf8');
+    const body = this.body(batch);
     const count = batch.jsons.length;
     const { clock, sleep, random, policy, liveness, metrics, logger } = this.options;
     try {
@@ -216,6 +216,22 @@ export class IntakeClient {
       if (!isAbort(error, signal)) liveness?.recordPushFailure();
       throw error;
     }
+  }
+
+  /**
+   * The request body, written straight into one buffer of the size planBatches measured.
+   * Joining megabytes of events into a string first would allocate large strings, which go
+   * to the old generation and stay until a full GC: most of the trigger's memory under load.
+   */
+  private body(batch: Batch): Buffer {
+    const body = Buffer.allocUnsafe(batch.bodyBytes);
+    let offset = body.write(this.envelopeHead, 0, 'utf8');
+    batch.jsons.forEach((json, index) => {
+      if (index > 0) offset += body.write(',', offset, 'latin1');
+      offset += body.write(json, offset, 'utf8');
+    });
+    offset += body.write(']}', offset, 'latin1');
+    return body.subarray(0, offset);
   }
 
   private async attempt(body: Buffer, count: number, signal: AbortSignal): Promise<RetryDecision<string[]>> {

@@ -1,4 +1,4 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigurationError, TransientError, isAbort } from '../errors';
 import { CheckpointCorruptError, type CheckpointStore } from './checkpoint-store';
 import { serialiseCheckpoint } from './file-store';
@@ -75,9 +75,10 @@ export class S3CheckpointStore implements CheckpointStore {
 
   private async read(key: string, signal?: AbortSignal): Promise<string | undefined> {
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-        abortSignal: signal,
-      });
+      const response = await this.client.send(
+        new (awsSdk().GetObjectCommand)({ Bucket: this.bucket, Key: key }),
+        { abortSignal: signal },
+      );
       return response.Body === undefined ? '' : await response.Body.transformToString('utf8');
     } catch (error) {
       if (isMissingObject(error)) return undefined;
@@ -89,7 +90,12 @@ export class S3CheckpointStore implements CheckpointStore {
     signal?.throwIfAborted();
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: text, ContentType: 'application/json' }),
+        new (awsSdk().PutObjectCommand)({
+          Bucket: this.bucket,
+          Key: key,
+          Body: text,
+          ContentType: 'application/json',
+        }),
         { abortSignal: signal },
       );
     } catch (error) {
@@ -146,8 +152,17 @@ export class S3CheckpointStore implements CheckpointStore {
   }
 }
 
+/**
+ * The AWS SDK, loaded on first use: loading it costs ~20 MB of resident memory, which every
+ * trigger keeping its checkpoint in a local file would otherwise pay for nothing.
+ */
+function awsSdk(): typeof import('@aws-sdk/client-s3') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberately lazy, see above
+  return require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+}
+
 function buildClient(options: S3CheckpointStoreOptions): S3Client {
-  return new S3Client({
+  return new (awsSdk().S3Client)({
     region: options.region ?? 'us-east-1',
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),

@@ -1,0 +1,86 @@
+import { planCpus, pin, type CpuPlan } from './cpu-pinning';
+import { drain, type DrainResult } from './drain';
+import { IntakeCounter } from './intake-counter';
+import { SimulatorProcess } from './simulator-process';
+import { figure, round, type BenchResult } from './stats';
+
+const HOUR = 3_600_000;
+const STREAMS = ['accepted_traffic', 'blocked_traffic', 'policy_events'] as const;
+
+export interface EndToEndOptions {
+  records: number;
+  runs: number;
+}
+
+/**
+ * Simulator → trigger → intake stand-in over loopback, zero latency: how fast the real trigger
+ * process drains a backlog, forwarding raw records and then ECS documents.
+ */
+export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpus()): Promise<BenchResult> {
+  pin(process.pid, cpus.orchestrator, cpus);
+  const counts = split(options.records);
+  const simulator = await SimulatorProcess.start(
+    { counts, spanMs: 24 * HOUR, endAgoMs: 2 * 60_000, seed: 11, latencyMs: 0 },
+    cpus,
+  );
+  const intake = new IntakeCounter();
+  await intake.start();
+  const results: Record<'raw' | 'ecs', DrainResult[]> = { raw: [], ecs: [] };
+  try {
+    for (let run = 0; run < options.runs; run++) {
+      for (const outputFormat of ['raw', 'ecs'] as const) {
+        results[outputFormat].push(
+          await drain({
+            simulator,
+            intake,
+            cpus,
+            outputFormat,
+            logTypes: STREAMS,
+            startTimeHours: 25,
+            expected: simulator.stored,
+            timeoutMs: 300_000,
+          }),
+        );
+      }
+    }
+  } finally {
+    await intake.stop();
+    await simulator.stop();
+  }
+  const rate = (format: 'raw' | 'ecs'): number[] => results[format].map((r) => round(r.eventsPerSecond));
+  return {
+    name: 'end-to-end',
+    figures: [
+      figure('end-to-end', 'simulator → trigger → intake, raw', 'events/s', rate('raw'), { value: 20_000 }),
+      figure('end-to-end', 'simulator → trigger → intake, ecs', 'events/s', rate('ecs')),
+    ],
+    details: {
+      backlog: counts,
+      spread: '24 h of logs, 3 streams, page size 500, no latency',
+      processes:
+        'trigger = `node dist/main.js fetch_new_logs` (its own process, FileCheckpointStore in a temp dir); simulator = a child process; intake stand-in = the bench process',
+      cpuPinning: cpus,
+      runs: Object.fromEntries(
+        (['raw', 'ecs'] as const).map((f) => [
+          f,
+          results[f].map((r) => ({
+            eventsPerSecond: round(r.eventsPerSecond),
+            wallMs: round(r.wallMs),
+            steadyMs: round(r.steadyMs),
+            triggerCpuShare: round(r.cpuShare, 2),
+            peakRssMiB: round(r.peakRssBytes / 2 ** 20, 1),
+            extra: r.extra,
+            exitCode: r.exitCode,
+          })),
+        ]),
+      ),
+    },
+  };
+}
+
+/** The mix of the integration tests: 60 % accepted, 20 % blocked, 20 % policy events. */
+export function split(total: number): Record<(typeof STREAMS)[number], number> {
+  const accepted = Math.round(total * 0.6);
+  const blocked = Math.round(total * 0.2);
+  return { accepted_traffic: accepted, blocked_traffic: blocked, policy_events: total - accepted - blocked };
+}
