@@ -41,8 +41,12 @@ export class IntakeStandIn {
   readonly eventIds: string[] = [];
   /** Byte size of each accepted request body. */
   readonly bodySizes: number[] = [];
-  /** Every answer given, with the clock's time, including scripted failures. */
+  /**
+   * Every answer given, including scripted failures, timed by the clock when its request
+   * arrived (when a rule such as failWhile decided it).
+   */
   readonly responses: { at: number; status: number }[] = [];
+  private readonly decidedAt = new WeakMap<ServerResponse, number>();
   /** All requests received. */
   requests = 0;
   /** Called for every accepted body before it is acknowledged (the demo writes ./out with it). */
@@ -93,6 +97,9 @@ export class IntakeStandIn {
 
   private handle(request: IncomingMessage, response: ServerResponse): void {
     this.requests++;
+    // The answer is decided now, so it is timed now (the body is read asynchronously).
+    const decidedAt = this.clock.now();
+    this.decidedAt.set(response, decidedAt);
     const rule = this.rules.find((candidate) => candidate.applies());
     readBody(request, INTAKE_MAX_BODY_BYTES).then(
       (body) => {
@@ -184,7 +191,7 @@ export class IntakeStandIn {
     body: string,
     headers: Record<string, string> = {},
   ): void {
-    this.responses.push({ at: this.clock.now(), status });
+    this.responses.push({ at: this.decidedAt.get(response) ?? this.clock.now(), status });
     response.writeHead(status, headers);
     response.end(body);
   }
