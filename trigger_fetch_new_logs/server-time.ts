@@ -24,8 +24,4 @@ export class ServerTime implements Clock {
   now(): number {
     return this.local.now() + this.offsetMs;
   }
-
-  get skewMs(): number {
-    return -this.offsetMs;
-  }
 }

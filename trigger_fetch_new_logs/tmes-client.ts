@@ -100,7 +100,7 @@ export class TmesClient {
     signal: AbortSignal,
   ): Promise<Page> {
     const { clock, sleep, random, logger } = this.options;
-    return retry((attempt) => this.attempt(stream, window, pageSize, token, signal, attempt), {
+    return retry(() => this.attempt(stream, window, pageSize, token, signal), {
       clock,
       sleep,
       signal,
@@ -121,7 +121,6 @@ export class TmesClient {
     pageSize: number,
     token: string | undefined,
     signal: AbortSignal,
-    _attempt: number,
   ): Promise<RetryDecision<Page>> {
     let response: AxiosResponse<string>;
     try {
