@@ -68,6 +68,40 @@ describe('Fetch new logs against the simulator', () => {
     expectExactlyOnce(h);
   });
 
+  it('exposes per-stream metrics, and no secret in metrics labels we add, health or logs', async () => {
+    h = new Harness();
+    h.simulator.generate({
+      start: NOW - HOUR,
+      end: NOW - 2 * 60_000,
+      counts: { accepted_traffic: 300, blocked_traffic: 100, policy_events: 100 },
+      seed: 9,
+    });
+    await h.start();
+    await h.until(() => h.intake.events.length >= 500);
+    const trigger = h.trigger!;
+    const metrics = await trigger.metrics.registry.metrics();
+    await h.stop();
+    expect(metrics).toMatch(
+      /symphony_module_trend_micro_collected_messages_total\{type="accepted_traffic"\} 300/,
+    );
+    expect(metrics).toMatch(
+      /symphony_module_trend_micro_forwarded_messages_total\{type="policy_events"\} 100/,
+    );
+    expect(metrics).toMatch(/symphony_module_common_forwarded_events_total\{intake_key="[^"]+"\} 500/);
+    // The API key is nowhere; the intake key only as the Python SDK's own `intake_key` label.
+    const outputs = [metrics, JSON.stringify(trigger.liveness.body()), JSON.stringify(h.logger.entries)];
+    for (const text of outputs) {
+      expect(text).not.toContain('demo-api-key');
+      expect(text).not.toContain(Buffer.from('demo:demo-api-key').toString('base64'));
+    }
+    const intakeKeyLines = metrics.split('\n').filter((line) => line.includes('INTAKE-KEY-123456'));
+    expect(intakeKeyLines.length).toBeGreaterThan(0);
+    for (const line of intakeKeyLines) {
+      expect(line).toMatch(/^symphony_module_common_\w+\{(le="[^"]+",)?intake_key="INTAKE-KEY-123456"\}/);
+    }
+    expect(JSON.stringify(h.logger.entries)).not.toContain('INTAKE-KEY-123456');
+  });
+
   it("plans windows on the server's clock when this host's clock runs ahead", async () => {
     // The host is 10 minutes ahead of Trend Micro: windows ending at host-now - 1 min would
     // pass records the server has not generated yet; they must still all arrive.
