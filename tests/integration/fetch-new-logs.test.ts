@@ -102,6 +102,31 @@ describe('Fetch new logs against the simulator', () => {
     expect(JSON.stringify(h.logger.entries)).not.toContain('INTAKE-KEY-123456');
   });
 
+  it.each([
+    [1, 'every record arrives'],
+    [0, 'late-indexed records are missed (why timedelta exists)'],
+  ])('live traffic indexed 45 s late, timedelta %d min: %s', async (timedelta) => {
+    h = new Harness({ simulator: { visibilityDelayMs: 45_000 } });
+    h.simulator.generate({
+      start: NOW - 20 * 60_000,
+      end: NOW + 10 * 60_000,
+      counts: { accepted_traffic: 600, blocked_traffic: 200, policy_events: 200 },
+      seed: 21,
+    });
+    await h.start({ timedelta, start_time: 1 });
+    // Live: the clock moves on as the caught-up streams wait between polls.
+    await h.until(() => h.clock.now() > NOW + 15 * 60_000);
+    await h.stop();
+    const received = new Set(h.received().map(identity));
+    const stored = (['accepted_traffic', 'blocked_traffic', 'policy_events'] as const).flatMap((s) =>
+      h.simulator.records(s).map(identity),
+    );
+    const missing = stored.filter((r) => !received.has(r));
+    expect(received.size).toBe(h.intake.events.length);
+    if (timedelta === 1) expect(missing).toEqual([]);
+    else expect(missing.length).toBeGreaterThan(0);
+  });
+
   it("plans windows on the server's clock when this host's clock runs ahead", async () => {
     // The host is 10 minutes ahead of Trend Micro: windows ending at host-now - 1 min would
     // pass records the server has not generated yet; they must still all arrive.
