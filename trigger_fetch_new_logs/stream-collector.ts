@@ -53,7 +53,9 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   overlapMs: 1_000,
   edgeSlackMs: 1_000,
   minWindowMs: 2_000,
-  initialSpanMs: 15 * 60_000,
+  // Small, then doubling: the first window after a start must not hold a dense backlog's
+  // hundreds of thousands of identities (the span is not saved with the checkpoint).
+  initialSpanMs: 60_000,
   maxSpanMs: 60 * 60_000,
   targetRecordsPerWindow: 10_000,
   horizonMarginMs: 10 * 60_000,
@@ -179,18 +181,23 @@ export class StreamCollector {
     this.checkpoint = { ...this.checkpoint, window: progress };
     const seen = new Set<string>(progress.delivered);
     for (const [key] of this.checkpoint.edge) seen.add(key);
-    const edgeFrom = window.end - this.limits.overlapMs - this.limits.edgeSlackMs;
+    const margin = this.limits.overlapMs + this.limits.edgeSlackMs;
+    let edgeFrom = window.end - margin;
     const edge = new Map<string, number>(this.checkpoint.edge.filter(([, t]) => t >= edgeFrom));
     const batch = new Batch();
     let records = 0;
     for await (const logs of pages(stream, window, settings.pageSize, signal)) {
+      // The answer told us the server's time: if the window ends in its future, the cursor
+      // will stop at the server's present instead, and everything after it is edge.
+      edgeFrom = Math.min(edgeFrom, this.safeEnd(window) - margin);
       metrics.page(this.name);
       metrics.collected(this.name, logs.length);
       records += logs.length;
       let duplicates = 0;
       for (const record of logs) {
         const key = recordKey(this.name, record);
-        const time = recordTime(record);
+        // No usable time: keep its identity for the next window only (not forever).
+        const time = Math.min(recordTime(record), window.end);
         if (time >= edgeFrom) edge.set(key, time);
         if (seen.has(key)) {
           duplicates++;
@@ -246,8 +253,18 @@ export class StreamCollector {
   /** Every record of the window is acknowledged: move the cursor, keep the edge identities. */
   private async complete(window: TimeWindow, edge: Map<string, number>): Promise<void> {
     const entries: EdgeEntry[] = [...edge];
-    this.checkpoint = { cursor: window.end - this.limits.overlapMs, edge: entries };
+    this.checkpoint = { cursor: this.safeEnd(window) - this.limits.overlapMs, edge: entries };
     await this.commit();
+  }
+
+  /**
+   * Where the cursor may move to once the window is read: its end, unless that lies in the
+   * server's future (a host clock running ahead, known only once the server answered): logs
+   * generated later with an earlier genTime must still fall in the next window.
+   */
+  private safeEnd(window: TimeWindow): number {
+    const serverNow = (this.options.planningClock ?? this.options.clock).now();
+    return Math.min(window.end, serverNow - this.options.settings.delayMs);
   }
 
   /** Saves the checkpoint; until that succeeds, step() retries it before anything else. */

@@ -75,15 +75,18 @@ export class TmesClient {
   ): AsyncGenerator<unknown[], void, undefined> {
     const maxPages = this.options.maxPagesPerWindow ?? 100_000;
     let token: string | undefined;
+    // A token seen before means the API is going round in circles (A→A, or A→B→A).
+    const seen = new Set<string>();
     for (let page = 0; page < maxPages; page++) {
       const result = await this.fetchPage(stream, window, pageSize, token, signal);
       if (result.logs.length > 0) yield result.logs;
       if (result.logs.length === 0 || result.nextToken === undefined) return;
-      if (result.nextToken === token) {
+      if (seen.has(result.nextToken) || result.nextToken === token) {
         throw new ResponseError(
-          `${stream.name}: the API returned the same nextToken twice; the window will be read again.`,
+          `${stream.name}: the API returned a nextToken it had already returned; the window will be read again.`,
         );
       }
+      seen.add(result.nextToken);
       token = result.nextToken;
     }
     throw new ResponseError(

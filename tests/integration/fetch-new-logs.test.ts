@@ -144,6 +144,28 @@ describe('Fetch new logs against the simulator', () => {
     expectExactlyOnce(h);
   });
 
+  it('loses nothing when restarted while caught up on a host whose clock runs ahead', async () => {
+    // After a restart the first window is planned before the server has said what time it is:
+    // with the host 10 minutes ahead it ends in the server's future. The cursor must stop at
+    // the server's present, or logs generated in those minutes fall behind it.
+    // A first window as long as 15 minutes (windows start short, but must be safe anyway).
+    h = new Harness({ simulatorBehindMs: 10 * 60_000, limits: { initialSpanMs: 15 * 60_000 } });
+    const serverNow = NOW - 10 * 60_000;
+    h.simulator.generate({
+      start: serverNow - HOUR,
+      end: serverNow + 40 * 60_000,
+      counts: { accepted_traffic: 1_200, blocked_traffic: 600, policy_events: 600 },
+      seed: 8,
+    });
+    await h.start({ start_time: 2 });
+    await h.until(() => h.clock.now() > NOW + 5 * 60_000);
+    await h.stop();
+    h.launch();
+    await h.until(() => h.clock.now() > NOW + 45 * 60_000, 30_000);
+    await h.stop();
+    expectExactlyOnce(h);
+  });
+
   it('resumes after a restart without losing or repeating records', async () => {
     h = new Harness({ limits: { batchEvents: 100 } });
     h.simulator.generate({
