@@ -42,9 +42,15 @@ export abstract class Connector<C extends ConnectorConfiguration> extends Trigge
    * Pushes events and resolves once every one was acknowledged (throws otherwise: commit a
    * checkpoint only after this resolves). A stop does not abort it; the drain deadline does.
    */
-  protected pushEvents(events: readonly (string | object)[]): Promise<PushResult> {
+  protected async pushEvents(events: readonly (string | object)[]): Promise<PushResult> {
     return this.intake().push(events, { signal: this.drainSignal });
   }
+
+  /** Like the Python SDK's Connector: its own configuration first, the trigger's as fallback. */
+  protected override readonly configurationNames: readonly [string, string] = [
+    'connector_configuration',
+    'trigger_configuration',
+  ];
 
   /** Delivery is what matters: failing pushes make the probe fail, a quiet source does not. */
   protected override livenessThresholds(): Omit<LivenessOptions, 'clock'> {
@@ -60,9 +66,19 @@ export abstract class Connector<C extends ConnectorConfiguration> extends Trigge
   }
 
   private intake(): IntakeClient {
+    const intakeKey = (this.configuration as { intake_key?: unknown }).intake_key;
+    // A subclass schema that forgot to require it must not turn into a retried TypeError.
+    if (typeof intakeKey !== 'string' || intakeKey.trim() === '') {
+      throw new ConfigurationError(
+        'The "intake_key" setting is missing: set it to the key of your Sekoia intake.',
+        {
+          field: 'intake_key',
+        },
+      );
+    }
     this.intakeClient ??= new IntakeClient({
       url: this.intakeUrl(),
-      intakeKey: this.configuration.intake_key,
+      intakeKey,
       logger: this.logger,
       clock: this.clock,
       sleep: this.sleep,

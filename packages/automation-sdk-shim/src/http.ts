@@ -83,6 +83,9 @@ export function listenHttp(server: Server, port: number, host: string): Promise<
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
+      // After listening, errors are per connection (e.g. EMFILE on accept): the server keeps
+      // serving, and an 'error' event without a listener would crash the whole process.
+      server.on('error', () => undefined);
       const address = server.address();
       resolve(typeof address === 'object' && address !== null ? address.port : port);
     });

@@ -62,7 +62,7 @@ export interface RetryOptions extends RetryDeps {
 
 /**
  * Runs `attempt` until it succeeds, fails for good, or the deadline passes. A Retry-After
- * hint wins over the computed backoff (capped at policy.maxMs). On deadline the last error
+ * hint longer than the computed backoff wins (capped at policy.maxMs). On deadline the last error
  * is thrown, wrapped in a TransientError when it was not one already.
  */
 export async function retry<T>(
@@ -77,7 +77,8 @@ export async function retry<T>(
     const decision = await attempt(n);
     if (decision.kind === 'success') return decision.value;
     if (decision.kind === 'failure') throw decision.error;
-    const delay = Math.min(policy.maxMs, decision.afterMs ?? backoffDelay(n, policy, random));
+    // Retry-After is a floor, never a reason to hammer: "0" or a past date still backs off.
+    const delay = Math.min(policy.maxMs, Math.max(decision.afterMs ?? 0, backoffDelay(n, policy, random)));
     const elapsed = options.clock.now() - started;
     if (elapsed + delay > policy.deadlineMs) {
       const error = decision.error;

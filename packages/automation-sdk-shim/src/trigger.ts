@@ -232,10 +232,20 @@ export abstract class Trigger<C extends object> implements Runnable {
   /** run(), but after a stop its result is awaited only until the drain deadline. */
   private async runUntilDrained(stop: AbortSignal): Promise<void> {
     const running = this.run(stop);
-    const outcome = await Promise.race([
-      running.then(() => 'returned' as const),
-      this.drainExpired.then(() => 'expired' as const),
-    ]);
+    // A race built per call on the signal, and undone after: chaining onto one long-lived
+    // promise would keep every call's handlers alive until the stop (a leak per run()).
+    const drain = this.drainController.signal;
+    let onExpired: (() => void) | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      onExpired = () => {
+        resolve('expired');
+      };
+      if (drain.aborted) onExpired();
+      else drain.addEventListener('abort', onExpired, { once: true });
+    });
+    const outcome = await Promise.race([running.then(() => 'returned' as const), expired]).finally(() => {
+      if (onExpired !== undefined) drain.removeEventListener('abort', onExpired);
+    });
     if (outcome === 'expired') {
       running.catch(() => undefined);
       this.logger.log(
@@ -320,11 +330,17 @@ export abstract class Trigger<C extends object> implements Runnable {
     await this.sink?.close?.();
   }
 
+  /** Where the configuration is read from, in order (the Python SDK's order for triggers). */
+  protected readonly configurationNames: readonly [string, string] = [
+    'trigger_configuration',
+    'connector_configuration',
+  ];
+
   /** The configuration as read, before validation; a missing one is a ConfigurationError. */
   protected rawConfiguration(): unknown {
     const loader = this.module.loader;
-    const raw =
-      loader.load('trigger_configuration', 'json') ?? loader.load('connector_configuration', 'json');
+    const [first, second] = this.configurationNames;
+    const raw = loader.load(first, 'json') ?? loader.load(second, 'json');
     if (raw === undefined) {
       throw new ConfigurationError(
         `The trigger has no configuration: create ${loader.volumePath}/trigger_configuration (or set TRIGGER_CONFIGURATION) with the trigger's settings.`,

@@ -256,6 +256,20 @@ describe('Connector', () => {
     await expect(done).resolves.toBe(0);
   });
 
+  it("reads connector_configuration before trigger_configuration, like the Python SDK's Connector", async () => {
+    await writeConfiguration({ intake_key: 'from-trigger-file', intake_server: intakeUrl });
+    await writeFile(
+      join(volume, 'connector_configuration'),
+      JSON.stringify({ intake_key: 'from-connector-file', intake_server: intakeUrl }),
+    );
+    try {
+      const c = connector(events(1), { logger: new MemoryLogger() });
+      expect(c.configuration.intake_key).toBe('from-connector-file');
+    } finally {
+      await rm(join(volume, 'connector_configuration'));
+    }
+  });
+
   it('reports a refused intake key as one critical and stops pushing', async () => {
     await writeConfiguration({ intake_key: 'not-the-right-key', intake_server: intakeUrl });
     const logger = new MemoryLogger();

@@ -38,6 +38,18 @@ describe('retry', () => {
     expect(clock.slept).toBe(7000);
   });
 
+  it('treats a Retry-After of 0 (or a past date) as a floor, still backing off', async () => {
+    const clock = new ManualClock();
+    let calls = 0;
+    await retry(() => Promise.resolve(++calls < 4 ? retryable<null>(new Error('503'), 0) : success(null)), {
+      clock,
+      sleep: clock.sleep,
+      random: () => 0,
+    });
+    // Equal jitter with random 0: 500 + 1000 + 2000 ms, not three immediate retries.
+    expect(clock.slept).toBe(3500);
+  });
+
   it('fails fast on a failure decision', async () => {
     const clock = new ManualClock();
     let calls = 0;

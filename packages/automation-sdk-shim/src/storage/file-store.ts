@@ -83,11 +83,12 @@ export class FileCheckpointStore implements CheckpointStore {
 
   /**
    * A process killed mid-save leaves its temp file behind; a restart loop would pile them up.
-   * Only other processes' files are removed: this one's may be in flight.
+   * Only other instances' files are removed: this one's may be in flight. The instance tag
+   * matters in containers, where every restart is PID 1 again.
    */
   private async removeStaleTempFiles(): Promise<void> {
     const prefix = `${basename(this.path)}.tmp-`;
-    const own = `${prefix}${process.pid}-`;
+    const own = `${prefix}${process.pid}-${this.instanceTag}`;
     const names = await readdir(this.directory).catch(() => [] as string[]);
     const stale = names.filter((name) => name.startsWith(prefix) && !name.startsWith(own));
     await Promise.all(stale.map((name) => unlink(join(this.directory, name)).catch(() => undefined)));
