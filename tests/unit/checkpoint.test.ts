@@ -93,4 +93,29 @@ describe('CheckpointBook', () => {
       },
     });
   });
+
+  it('a commit made while a write is in flight resolves only after a later write that includes it', async () => {
+    const writes: unknown[] = [];
+    let release: (() => void) | undefined;
+    const gatedStore: CheckpointStore = {
+      load: () => Promise.resolve(undefined),
+      save: async (doc) => {
+        if (writes.length === 0) await new Promise<void>((r) => (release = r));
+        writes.push(structuredClone(doc));
+      },
+      describe: () => 'gated',
+    };
+    const book = new CheckpointBook(gatedStore, new MemoryLogger());
+    const first = book.commit('accepted_traffic', { cursor: 1, edge: [] });
+    await new Promise((r) => setImmediate(r));
+    expect(release).toBeDefined();
+    let secondDone = false;
+    const second = book.commit('accepted_traffic', { cursor: 2, edge: [] }).then(() => (secondDone = true));
+    release?.();
+    await first;
+    await second;
+    expect(secondDone).toBe(true);
+    expect(writes).toHaveLength(2);
+    expect(writes[1]).toMatchObject({ streams: { accepted_traffic: { cursor: new Date(2).toISOString() } } });
+  });
 });
