@@ -3,6 +3,7 @@ import {
   describeError,
   isAbort,
   isFatal,
+  TransientError,
   type BackoffPolicy,
   type Clock,
   type Logger,
@@ -15,7 +16,7 @@ import { recordKey, recordTime } from './record-identity';
 import type { CollectorSettings } from './settings';
 import type { StreamDefinition } from './streams';
 import type { TimeWindow } from './tmes-client';
-import { nextSpan, planWindow, type PlannedWindow } from './window-planner';
+import { API_HORIZON_MS, nextSpan, planWindow, type PlannedWindow } from './window-planner';
 
 /** Reads every page of a window. TmesClient.pages, or a stand-in in unit tests. */
 export type PageSource = (
@@ -190,6 +191,7 @@ export class StreamCollector {
       // The answer told us the server's time: if the window ends in its future, the cursor
       // will stop at the server's present instead, and everything after it is edge.
       edgeFrom = Math.min(edgeFrom, this.safeEnd(window) - margin);
+      this.checkHorizon(window);
       metrics.page(this.name);
       metrics.collected(this.name, logs.length);
       records += logs.length;
@@ -255,6 +257,19 @@ export class StreamCollector {
     const entries: EdgeEntry[] = [...edge];
     this.checkpoint = { cursor: this.safeEnd(window) - this.limits.overlapMs, edge: entries };
     await this.commit();
+  }
+
+  /**
+   * A window read slowly (retries, a huge page count) near the 72-hour horizon can see its
+   * start fall out of the API's reach while it is read. Stop and re-plan: the planner clamps
+   * the window and reports what was lost, rather than letting it vanish unnoticed.
+   */
+  private checkHorizon(window: TimeWindow): void {
+    const horizon = (this.options.planningClock ?? this.options.clock).now() - API_HORIZON_MS + 60_000;
+    if (window.start >= horizon) return;
+    throw new TransientError(
+      `${this.name}: the window starting ${new Date(window.start).toISOString()} took so long to read that it reached the API's 72-hour horizon; planning it again.`,
+    );
   }
 
   /**

@@ -39,6 +39,21 @@ export function planWindow(checkpoint: StreamCheckpoint, now: number, limits: Wi
   const horizon = now - API_HORIZON_MS + limits.horizonMarginMs;
   const from = checkpoint.window?.start ?? checkpoint.cursor;
   if (from < horizon) {
+    const saved = checkpoint.window;
+    if (saved !== undefined && saved.end > horizon) {
+      // Keep what was acknowledged in the part still within reach: no duplicate on re-read.
+      const window = { ...saved, start: horizon };
+      return {
+        window: {
+          start: horizon,
+          end: saved.end,
+          caughtUp: saved.end >= now - limits.delayMs,
+          resumed: true,
+        },
+        checkpoint: { cursor: horizon, edge: [], window },
+        clampedMs: horizon - from,
+      };
+    }
     const clamped: StreamCheckpoint = { cursor: horizon, edge: [] };
     return { ...planWindow(clamped, now, limits), clampedMs: horizon - from };
   }

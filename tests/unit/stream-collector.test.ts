@@ -204,4 +204,34 @@ describe('StreamCollector', () => {
     expect([...t.delivered].sort((a, b) => a - b)).toEqual(records.map((r) => r.id).sort((a, b) => a - b));
     expect(t.metrics.totals.get('accepted_traffic')?.duplicates).toBeGreaterThanOrEqual(3);
   });
+
+  it('stops and re-plans a window whose start falls out of the 72-hour horizon while it is read', async () => {
+    const HOUR = 3_600_000;
+    // The window starts at the planner's horizon (72 h back, plus a 10-minute margin).
+    const records = makeRecords(30, NOW - 71 * HOUR - 49 * 60_000, 10_000);
+    const api = fakeApi(records);
+    const held: { clock?: ManualClock } = {};
+    const slow: PageSource = async function* (stream, window, size, signal) {
+      for await (const page of api(stream, window, size, signal)) {
+        yield page;
+        held.clock?.advance(10 * 60_000); // a very slow API: ten minutes per page
+      }
+    };
+    const store = new MemoryCheckpointStore({
+      version: 2,
+      streams: {
+        accepted_traffic: { cursor: new Date(NOW - 71 * HOUR - 55 * 60_000).toISOString(), edge: [] },
+      },
+    });
+    const t = setup(slow, store);
+    held.clock = t.clock;
+    const collector = await t.make();
+    const error = await stepUntilError(collector);
+    expect(String(error)).toMatch(/reached the API's 72-hour horizon; planning it again/);
+    // The next plan clamps the window and says how much was lost; what was delivered stays delivered.
+    await collector.step(new AbortController().signal).catch(() => undefined);
+    expect(t.metrics.totals.get('accepted_traffic')?.clampedSeconds).toBeGreaterThan(0);
+    expect(t.logger.messages('warning').join('\n')).toMatch(/72-hour horizon/);
+    expect(new Set(t.delivered).size).toBe(t.delivered.length);
+  });
 });

@@ -53,6 +53,17 @@ describe('planWindow', () => {
   });
 });
 
+describe('planWindow near the horizon', () => {
+  it('keeps the acknowledged identities of a half-read window whose start fell out of the horizon', () => {
+    const horizon = now - API_HORIZON_MS + limits.horizonMarginMs;
+    const saved = { start: horizon - 5 * MIN, end: horizon + 20 * MIN, delivered: ['a', 'b'] };
+    const plan = planWindow({ cursor: saved.start, edge: [], window: saved }, now, limits);
+    expect(plan.clampedMs).toBe(5 * MIN);
+    expect(plan.window).toEqual({ start: horizon, end: saved.end, caughtUp: false, resumed: true });
+    expect(plan.checkpoint.window).toEqual({ start: horizon, end: saved.end, delivered: ['a', 'b'] });
+  });
+});
+
 describe('nextSpan', () => {
   it('shrinks dense windows, grows sparse ones, within bounds', () => {
     expect(nextSpan(60_000, 40_000, 10_000, 2_000, 3_600_000)).toBe(15_000);
