@@ -1,4 +1,5 @@
 import { ConfigurationError, type CheckpointStore, type Logger } from '@sekoia/automation-sdk-shim';
+import { parseIsoTime } from './iso-time';
 import { STREAM_NAMES, type StreamName } from './streams';
 
 /** A record identity with the time that decides whether it is still at a window edge. */
@@ -131,7 +132,7 @@ function parseDocument(document: unknown, where: string, logger: Logger): Map<St
 
 function parseStream(value: unknown, name: StreamName, where: string): StreamCheckpoint {
   const stored = value as Partial<StoredStream> | null;
-  const cursor = time(stored?.cursor);
+  const cursor = parseIsoTime(stored?.cursor);
   if (stored === null || cursor === undefined) throw unreadable(where, `"${name}" has no valid cursor`);
   const edge: EdgeEntry[] = Array.isArray(stored.edge)
     ? stored.edge
@@ -139,17 +140,11 @@ function parseStream(value: unknown, name: StreamName, where: string): StreamChe
         .map(([key, t]) => [key, typeof t === 'number' ? t : Number.POSITIVE_INFINITY] as const)
     : [];
   const w = stored.window;
-  const start = time(w?.start);
-  const end = time(w?.end);
+  const start = parseIsoTime(w?.start);
+  const end = parseIsoTime(w?.end);
   if (w === undefined || start === undefined || end === undefined) return { cursor, edge };
   const delivered = Array.isArray(w.delivered) ? w.delivered.filter((k) => typeof k === 'string') : [];
   return { cursor, edge, window: { start, end, delivered } };
-}
-
-function time(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function unreadable(where: string, why: string): ConfigurationError {

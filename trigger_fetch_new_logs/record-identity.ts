@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { parseIsoTime } from './iso-time';
 
 /**
  * A record's identity for dedup: a hash of its whole content, keys sorted, so it does not
@@ -86,14 +87,8 @@ function slowCanonicalJson(value: unknown): string {
 export function recordTime(record: unknown): number {
   if (typeof record !== 'object' || record === null) return Number.POSITIVE_INFINITY;
   const { genTime, timestamp } = record as { genTime?: unknown; timestamp?: unknown };
-  const gen = parseTime(genTime);
-  const ts = parseTime(timestamp);
+  const gen = parseIsoTime(genTime);
+  const ts = parseIsoTime(timestamp);
   if (gen === undefined) return Number.POSITIVE_INFINITY;
   return ts === undefined ? gen : Math.max(gen, ts);
-}
-
-function parseTime(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
 }

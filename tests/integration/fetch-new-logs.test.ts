@@ -2,10 +2,15 @@ import { Harness, HOUR, NOW, identity } from './harness';
 
 jest.setTimeout(60_000);
 
-function expectExactlyOnce(h: Harness): void {
-  const stored = (['accepted_traffic', 'blocked_traffic', 'policy_events'] as const).flatMap((s) =>
+/** Every record the simulator stores, as comparable text. */
+function storedIdentities(h: Harness): string[] {
+  return (['accepted_traffic', 'blocked_traffic', 'policy_events'] as const).flatMap((s) =>
     h.simulator.records(s).map(identity),
   );
+}
+
+function expectExactlyOnce(h: Harness): void {
+  const stored = storedIdentities(h);
   const received = h.received().map(identity);
   expect(received.length).toBe(stored.length);
   expect(new Set(received).size).toBe(received.length);
@@ -118,10 +123,7 @@ describe('Fetch new logs against the simulator', () => {
     await h.until(() => h.clock.now() > NOW + 15 * 60_000);
     await h.stop();
     const received = new Set(h.received().map(identity));
-    const stored = (['accepted_traffic', 'blocked_traffic', 'policy_events'] as const).flatMap((s) =>
-      h.simulator.records(s).map(identity),
-    );
-    const missing = stored.filter((r) => !received.has(r));
+    const missing = storedIdentities(h).filter((r) => !received.has(r));
     expect(received.size).toBe(h.intake.events.length);
     if (timedelta === 1) expect(missing).toEqual([]);
     else expect(missing.length).toBeGreaterThan(0);
