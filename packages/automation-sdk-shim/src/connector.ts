@@ -39,8 +39,11 @@ export abstract class Connector<C extends ConnectorConfiguration> extends Trigge
   }
 
   /**
-   * Pushes events and resolves once every one was acknowledged (throws otherwise: commit a
-   * checkpoint only after this resolves). A stop does not abort it; the drain deadline does.
+   * Pushes events and resolves once every one was acknowledged by the intake or deliberately
+   * discarded (oversized, refused alone with 400/413): commit a checkpoint only after this
+   * resolves. Otherwise it throws; a DeliveryError's `acknowledged` lists the events not to
+   * send again (record them as delivered), the others must be sent again. A stop does not abort
+   * it; the drain deadline does.
    */
   protected async pushEvents(events: readonly (string | object)[]): Promise<PushResult> {
     return this.intake().push(events, { signal: this.drainSignal });

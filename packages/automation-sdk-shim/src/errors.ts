@@ -67,14 +67,23 @@ export class ResponseError extends SekoiaError {
   }
 }
 
-/** Raised when pushing to the intake did not deliver every event. */
+/**
+ * Raised when pushing to the intake did not deliver every event. The events of a push are
+ * split in two: `acknowledged` lists those the caller must NOT send again (the intake
+ * acknowledged them, or they were deliberately discarded: oversized, refused by the intake);
+ * the `undelivered` others must be sent again.
+ */
 export class DeliveryError extends TransientError {
+  /** Sorted indexes, into the list given to push, of the events not to send again. */
+  readonly acknowledged: readonly number[];
+
   constructor(
     message: string,
     readonly undelivered: number,
-    options: SekoiaErrorOptions & { retryAfterMs?: number } = {},
+    options: SekoiaErrorOptions & { retryAfterMs?: number; acknowledged?: readonly number[] } = {},
   ) {
     super(message, options);
+    this.acknowledged = Object.freeze([...(options.acknowledged ?? [])]);
   }
 }
 

@@ -13,7 +13,22 @@ export interface StandInResponse {
   hang?: boolean;
   /** Drop the connection without an answer. */
   destroy?: boolean;
+  /**
+   * Store the batch first, as an accepted one (counted in `events`, passed to `onEvents`), then
+   * give this response: with `destroy` or `hang` the intake stored it but its answer is lost;
+   * with a status, `body` (default: the `event_ids` answer) is sent instead of the usual one.
+   * A batch the intake would refuse (malformed, wrong key, `refuse`) is refused as usual.
+   */
+  store?: boolean;
+  /** With `store` and no `body`: answer `{"event_ids": [...]}` naming only the first `keepIds`. */
+  keepIds?: number;
 }
+
+/**
+ * Which requests a scripted behaviour applies to: the next `n` requests, or every batch whose
+ * events (the strings of `jsons`) match the predicate.
+ */
+export type StandInWhen = number | ((events: readonly string[]) => boolean);
 
 export interface IntakeStandInOptions {
   /** Timestamps the answers in `responses`; give the test's ManualClock. */
@@ -22,6 +37,10 @@ export interface IntakeStandInOptions {
   intakeKey?: string;
   /** Real delay before each answer, to model a remote intake in benchmarks. */
   latencyMs?: number;
+  /** A batch holding an event for which this is true is refused with `refuseStatus`, none stored. */
+  refuse?: (event: string) => boolean;
+  /** The status of a refusal by `refuse` (default 400; 413 models a body refused as too large). */
+  refuseStatus?: number;
 }
 
 interface Rule {
@@ -33,9 +52,13 @@ interface Rule {
  * A Sekoia intake on 127.0.0.1 (`POST …/batch`, `{"intake_key","jsons"}` → `{"event_ids"}`)
  * for tests, the demo and benchmarks. It enforces the body limit, parses strictly, and can
  * be told to fail. It keeps what it accepted so tests can check nothing was lost.
+ *
+ * Failures it models: any scripted answer (failNext / failWhile), an answer lost after the batch
+ * was stored (storeThenDrop), a 2xx without or with fewer ids (acknowledgeWithoutIds), and
+ * events it refuses (`refuse`: the whole batch holding one gets 400, or `refuseStatus`).
  */
 export class IntakeStandIn {
-  /** Every accepted event string, in arrival order. */
+  /** Every accepted (stored) event string, in arrival order, answer lost or not. */
   readonly events: string[] = [];
   /** The id issued for each accepted event (eventIds[i] is the id of events[i]). */
   readonly eventIds: string[] = [];
@@ -51,15 +74,25 @@ export class IntakeStandIn {
   requests = 0;
   /** Called for every accepted body before it is acknowledged (the demo writes ./out with it). */
   onEvents?: (events: string[]) => void | Promise<void>;
+  /** Poison events: a batch holding one is refused with `refuseStatus` (settable at any time). */
+  refuse: ((event: string) => boolean) | undefined;
+  refuseStatus: number;
 
   private readonly server: Server;
   private readonly clock: Clock;
   private readonly rules: Rule[] = [];
+  /** Rules on a batch's content, checked once it is parsed; each one stores the batch first. */
+  private readonly batchRules: {
+    applies: (events: readonly string[]) => boolean;
+    response: StandInResponse;
+  }[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private baseUrl: string | undefined;
 
   constructor(private readonly options: IntakeStandInOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    this.refuse = options.refuse;
+    this.refuseStatus = options.refuseStatus ?? 400;
     this.server = createServer((request, response) => {
       this.handle(request, response);
     });
@@ -95,6 +128,27 @@ export class IntakeStandIn {
     this.rules.push({ applies: predicate, response });
   }
 
+  /** Store the batch, then drop the connection without answering: the answer is lost. */
+  storeThenDrop(when: StandInWhen): void {
+    this.script(when, { status: 0, store: true, destroy: true });
+  }
+
+  /**
+   * Store the batch and answer 200 naming only the first `keep` ids; with `keep` 0 (the
+   * default) the answer has no `event_ids` at all.
+   */
+  acknowledgeWithoutIds(when: StandInWhen, keep = 0): void {
+    this.script(
+      when,
+      keep > 0 ? { status: 200, store: true, keepIds: keep } : { status: 200, store: true, body: '{}' },
+    );
+  }
+
+  private script(when: StandInWhen, response: StandInResponse): void {
+    if (typeof when === 'number') this.failNext(when, response);
+    else this.batchRules.push({ applies: when, response });
+  }
+
   private handle(request: IncomingMessage, response: ServerResponse): void {
     this.requests++;
     // The answer is decided now, so it is timed now (the body is read asynchronously).
@@ -103,17 +157,28 @@ export class IntakeStandIn {
     const rule = this.rules.find((candidate) => candidate.applies());
     readBody(request, INTAKE_MAX_BODY_BYTES).then(
       (body) => {
-        if (rule !== undefined) this.script(rule.response, request, response);
-        else this.later(() => this.answer(request, body, response));
+        const scripted = rule?.response;
+        if (scripted !== undefined && scripted.store !== true) this.scripted(scripted, request, response);
+        else this.later(() => this.answer(request, body, response, scripted));
       },
       () => request.socket.destroy(),
     );
   }
 
-  private script(scripted: StandInResponse, request: IncomingMessage, response: ServerResponse): void {
+  private scripted(
+    scripted: StandInResponse,
+    request: IncomingMessage,
+    response: ServerResponse,
+    ids?: readonly string[],
+  ): void {
     if (scripted.hang === true) return; // stop() closes the socket
     if (scripted.destroy === true) {
       request.socket.destroy();
+      return;
+    }
+    if (ids !== undefined && scripted.body === undefined) {
+      const named = ids.slice(0, scripted.keepIds ?? ids.length);
+      this.replyJson(response, scripted.status, { event_ids: named }, scripted.headers);
       return;
     }
     this.reply(response, scripted.status, scripted.body ?? '', scripted.headers);
@@ -139,6 +204,7 @@ export class IntakeStandIn {
     request: IncomingMessage,
     body: Buffer | undefined,
     response: ServerResponse,
+    afterStoring?: StandInResponse,
   ): Promise<void> {
     if (request.method !== 'POST' || !(request.url ?? '').split('?')[0]?.endsWith('/batch')) {
       this.replyJson(response, 404, { message: 'Not found: the intake accepts POST /batch' });
@@ -159,13 +225,21 @@ export class IntakeStandIn {
       this.replyJson(response, 401, { message: 'Unknown intake key' });
       return;
     }
+    const refuse = this.refuse;
+    if (refuse !== undefined && batch.jsons.some((event) => refuse(event))) {
+      this.replyJson(response, this.refuseStatus, { message: 'The batch holds an event the intake refuses' });
+      return;
+    }
     try {
       await this.onEvents?.(batch.jsons);
     } catch {
       this.replyJson(response, 500, { message: 'The events could not be stored' });
       return;
     }
-    this.replyJson(response, 200, { event_ids: this.accept(batch.jsons, body.length) });
+    const ids = this.accept(batch.jsons, body.length);
+    const scripted = afterStoring ?? this.batchRules.find((rule) => rule.applies(batch.jsons))?.response;
+    if (scripted === undefined) this.replyJson(response, 200, { event_ids: ids });
+    else this.scripted(scripted, request, response, ids);
   }
 
   private accept(jsons: readonly string[], bodyBytes: number): string[] {
@@ -181,8 +255,13 @@ export class IntakeStandIn {
     return ids;
   }
 
-  private replyJson(response: ServerResponse, status: number, body: object): void {
-    this.reply(response, status, JSON.stringify(body), { 'content-type': 'application/json' });
+  private replyJson(
+    response: ServerResponse,
+    status: number,
+    body: object,
+    headers: Record<string, string> = {},
+  ): void {
+    this.reply(response, status, JSON.stringify(body), { 'content-type': 'application/json', ...headers });
   }
 
   private reply(

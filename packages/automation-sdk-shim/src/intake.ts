@@ -3,7 +3,6 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import {
   AuthenticationError,
   ConfigurationError,
-  DeliveryError,
   ResponseError,
   TransientError,
   isAbort,
@@ -11,6 +10,7 @@ import {
 } from './errors';
 import type { Liveness } from './health';
 import { createHttpClient, describeNetworkError, excerpt, isRetryableNetworkError } from './http';
+import { PushLedger, type PushResult } from './intake-ledger';
 import { Redactor, type Logger } from './logger';
 import type { ConnectorMetrics } from './metrics';
 import {
@@ -25,14 +25,44 @@ import {
 } from './retry';
 import { abortError, type Clock, type Sleep } from './time';
 
+export type { PushResult } from './intake-ledger';
+
 /** The intake's documented limits, in UTF-8 bytes. */
 export const INTAKE_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const INTAKE_MAX_EVENT_BYTES = 250_000;
+/**
+ * The largest body this client sends: 90 % of the intake's limit, i.e. 9 MiB, the margin of
+ * Sekoia's Python SDK (sekoia-automation-sdk, sekoia_automation/constants.py:
+ * `CHUNK_BYTES_MAX_SIZE = int(INTAKE_PAYLOAD_BYTES_MAX_SIZE * CHUNK_BYTES_FACTOR)` with a factor
+ * of 0.9, the chunk budget of `Connector._chunk_events` in sekoia_automation/connector/__init__.py).
+ * Python spends the margin on the envelope and escaping it does not count; here those are
+ * counted exactly, so the whole margin is left to whatever sits in front of the intake.
+ */
+export const INTAKE_MAX_CHUNK_BYTES = Math.floor(INTAKE_MAX_BODY_BYTES * 0.9);
 export const DEFAULT_INTAKE_USER_AGENT = 'sekoiaio-connector/automation-sdk-shim';
 /** Python retries a chunk for 1 h; kept, but only for failures a retry can fix. */
 const INTAKE_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, deadlineMs: 3_600_000 };
-/** Oversized events are logged one by one up to this many per push, then summarised. */
+/** Discarded events are logged one by one up to this many per push, then summarised. */
 const MAX_DISCARD_WARNINGS = 10;
+/**
+ * A push of a single event refused with 400/413 discards it only if the intake's latest verdict
+ * (on another request, this recent) was an acceptance: otherwise the intake may be refusing
+ * everything, and the event is kept for later rather than dropped.
+ */
+const REFUSAL_EVIDENCE_MS = 15 * 60_000;
+/** Transport failures where the request provably never reached the intake. */
+const NEVER_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+/** Gateway answers about an intake that may have received (and stored) the batch. */
+const UNKNOWN_OUTCOME_STATUSES = new Set([502, 504]);
+/** Answers that refuse the batch's content: split to find the events at fault. */
+const REFUSAL_STATUSES = new Set([400, 413]);
 
 export interface IntakeClientOptions {
   /** Intake base (intake_server or intake_url); `/batch` is appended. */
@@ -47,6 +77,7 @@ export interface IntakeClientOptions {
   liveness?: Liveness;
   /** Never derived from the intake key (the Python SDK puts the key there). */
   userAgent?: string;
+  /** Largest request body, envelope included (default INTAKE_MAX_CHUNK_BYTES, 9 MiB). */
   maxBodyBytes?: number;
   maxEventBytes?: number;
   /** Batches in flight at once. */
@@ -58,16 +89,11 @@ export interface PushOptions {
   signal?: AbortSignal;
 }
 
-export interface PushResult {
-  /** One id per delivered event, in input order (discarded events have none). */
-  eventIds: string[];
-  /** Events over the per-event limit, not sent (each one logged). */
-  discarded: number;
-}
-
 /** One request's worth of events, already JSON-encoded as they appear in the body. */
 export interface Batch {
   jsons: string[];
+  /** Position in the pushed list of each event of `jsons`. */
+  indexes: number[];
   bodyBytes: number;
 }
 
@@ -95,7 +121,7 @@ export function planBatches(
 ): { batches: Batch[]; oversized: OversizedEvent[] } {
   const batches: Batch[] = [];
   const oversized: OversizedEvent[] = [];
-  let current: Batch = { jsons: [], bodyBytes: envelopeBytes };
+  let current: Batch = { jsons: [], indexes: [], bodyBytes: envelopeBytes };
   events.forEach((event, index) => {
     const bytes = Buffer.byteLength(event);
     const encoded = JSON.stringify(event);
@@ -106,27 +132,63 @@ export function planBatches(
     }
     if (current.jsons.length > 0 && current.bodyBytes + 1 + cost > limits.maxBodyBytes) {
       batches.push(current);
-      current = { jsons: [], bodyBytes: envelopeBytes };
+      current = { jsons: [], indexes: [], bodyBytes: envelopeBytes };
     }
     current.bodyBytes += (current.jsons.length > 0 ? 1 : 0) + cost;
     current.jsons.push(encoded);
+    current.indexes.push(index);
   });
   if (current.jsons.length > 0) batches.push(current);
   return { batches, oversized };
 }
 
+/** The intake's definitive answer to one request (transient failures are retried before). */
+type Answer =
+  | { kind: 'accepted'; ids: string[]; status: number; text: string }
+  | { kind: 'refused'; status: number; error: ResponseError };
+
+/** One push in progress: its events, the fate of each, and what the refusal rule may rely on. */
+interface PushContext {
+  events: readonly string[];
+  ledger: PushLedger;
+  signal: AbortSignal;
+  /** A single event to send, refused alone: the intake's earlier verdict is the only evidence. */
+  lone: boolean;
+  /** The intake's latest verdict, when the push started, was a recent acceptance. */
+  intakeWasAccepting: boolean;
+}
+
+/**
+ * A failure after which the intake may hold the batch (the body went out, the answer did not
+ * come back): sending it again may duplicate it.
+ */
+class UnknownOutcomeError extends TransientError {
+  constructor(
+    message: string,
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
 /**
  * Pushes events to a Sekoia intake: byte-exact batches sent in parallel, each retried only
- * when a retry can help, and every event either acknowledged or reported in a thrown error.
+ * when a retry can help, a batch the intake refuses split until the refused events stand
+ * alone, and every event either acknowledged, discarded (and logged) or reported in a thrown
+ * DeliveryError.
  */
 export class IntakeClient {
   private readonly batchUrl: string;
   private readonly http: AxiosInstance;
   private readonly envelopeHead: string;
+  private readonly envelopeBytes: number;
   private readonly limits: BatchLimits;
   private readonly concurrency: number;
   private readonly userAgent: string;
   private readonly redactor: Redactor;
+  /** The intake's latest acceptance or refusal (400/413), for the lone-refusal rule. */
+  private lastVerdict: { accepted: boolean; at: number } | undefined;
 
   constructor(private readonly options: IntakeClientOptions) {
     this.batchUrl = batchUrlOf(options.url);
@@ -144,78 +206,239 @@ export class IntakeClient {
       options.http ??
       createHttpClient({ timeoutMs: 30_000, userAgent: this.userAgent, maxSockets: this.concurrency });
     this.envelopeHead = `{"intake_key":${JSON.stringify(options.intakeKey)},"jsons":[`;
+    this.envelopeBytes = Buffer.byteLength(this.envelopeHead) + 2; // + "]}"
     this.limits = {
-      maxBodyBytes: options.maxBodyBytes ?? INTAKE_MAX_BODY_BYTES,
+      maxBodyBytes: options.maxBodyBytes ?? INTAKE_MAX_CHUNK_BYTES,
       maxEventBytes: options.maxEventBytes ?? INTAKE_MAX_EVENT_BYTES,
     };
     this.redactor = new Redactor([options.intakeKey]);
   }
 
   /**
-   * Resolves once the intake acknowledged every event that fits the limits. Otherwise throws:
-   * the fatal error (AuthenticationError) as is, or a DeliveryError counting the undelivered.
+   * Resolves once every event was acknowledged or deliberately discarded (oversized, refused
+   * alone by the intake). Otherwise throws: the fatal error (AuthenticationError) as is, an
+   * AbortError, or a DeliveryError whose `acknowledged` lists the events not to send again.
    */
   async push(events: readonly (string | object)[], options: PushOptions = {}): Promise<PushResult> {
     const strings = events.map((event) => (typeof event === 'string' ? event : JSON.stringify(event)));
-    const envelopeBytes = Buffer.byteLength(this.envelopeHead) + 2; // + "]}"
-    const { batches, oversized } = planBatches(strings, envelopeBytes, this.limits);
+    const { batches, oversized } = planBatches(strings, this.envelopeBytes, this.limits);
+    const ledger = new PushLedger(strings.length);
+    ledger.markOversized(oversized.map((event) => event.index));
     this.reportOversized(strings, oversized);
-    if (batches.length === 0) return { eventIds: [], discarded: oversized.length };
+    if (batches.length === 0) return ledger.result();
     const started = this.options.clock.now();
+    const sendable = batches.reduce((sum, batch) => sum + batch.jsons.length, 0);
+    const verdict = this.lastVerdict;
+    const context = {
+      events: strings,
+      ledger,
+      lone: sendable === 1,
+      intakeWasAccepting: verdict?.accepted === true && started - verdict.at <= REFUSAL_EVIDENCE_MS,
+    };
     try {
-      return { eventIds: await this.sendAll(batches, options.signal), discarded: oversized.length };
+      await this.sendAll(batches, context, options.signal);
     } finally {
       this.options.metrics?.observeForwardDuration((this.options.clock.now() - started) / 1000);
+      this.summariseRefused(ledger);
     }
+    if (!ledger.complete) throw ledger.deliveryError();
+    return ledger.result();
   }
 
-  private async sendAll(batches: readonly Batch[], signal: AbortSignal | undefined): Promise<string[]> {
+  private async sendAll(
+    batches: readonly Batch[],
+    context: Omit<PushContext, 'signal'>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     // One fatal answer (a refused key) will be the answer to every batch: stop the others.
     const stop = new AbortController();
     const linked = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
-    const outcomes = await mapBounded(batches, this.concurrency, async (batch) => {
+    const push: PushContext = { ...context, signal: linked };
+    const errors = await mapBounded(batches, this.concurrency, async (batch) => {
       try {
-        return { batch, ids: await this.sendBatch(batch, linked) };
+        await this.deliver(batch, push);
+        return undefined;
       } catch (error) {
         if (isFatal(error)) stop.abort();
-        return { batch, error };
+        return error;
       }
     });
     if (signal?.aborted === true) throw abortError();
-    const fatal = outcomes.find((outcome) => isFatal(outcome.error));
-    if (fatal !== undefined) throw fatal.error;
-    const failed = outcomes.filter((outcome) => outcome.ids === undefined);
-    if (failed.length > 0) throw this.deliveryError(batches, failed);
-    return outcomes.flatMap((outcome) => outcome.ids ?? []);
+    const fatal = errors.find((error) => isFatal(error));
+    if (fatal !== undefined) throw fatal;
+    // Anything else leaves its batch's events pending: reported by the DeliveryError.
+    for (const error of errors) if (error !== undefined) context.ledger.recordFailure(error);
   }
 
-  private async sendBatch(batch: Batch, signal: AbortSignal): Promise<string[]> {
-    const body = this.body(batch);
-    const count = batch.jsons.length;
-    const { clock, sleep, random, policy, liveness, metrics, logger } = this.options;
-    try {
-      const ids = await retry(() => this.attempt(body, count, signal), {
-        clock,
-        sleep,
-        random,
-        signal,
-        policy: policy ?? INTAKE_BACKOFF,
-        onRetry: (error, attempt, delayMs) => {
-          liveness?.recordPushFailure();
-          logger.log('warning', `Pushing ${count} events to the intake failed; retrying in ${delayMs} ms`, {
-            reason: error.message,
-            attempt: attempt + 1,
-          });
-        },
-      });
-      metrics?.forwarded(ids.length);
-      liveness?.recordPushSuccess();
-      liveness?.recordEvents();
-      return ids;
-    } catch (error) {
-      if (!isAbort(error, signal)) liveness?.recordPushFailure();
-      throw error;
+  /** Sends one batch; a refusal (400/413) is narrowed down to the events at fault. */
+  private async deliver(batch: Batch, push: PushContext): Promise<void> {
+    const answer = await this.send(batch, push);
+    if (answer?.kind !== 'refused') return;
+    // log2 levels, two requests each, room for two refused events: bounded, whatever the intake does.
+    const budget = { requests: 4 * Math.ceil(Math.log2(Math.max(2, batch.jsons.length))) };
+    await this.isolate(batch, answer, push, budget);
+  }
+
+  /**
+   * Halves a refused part, sends both halves, and goes on with the halves refused again, until
+   * a refused event stands alone. Every accepted half is delivered on the way. Once the budget
+   * of extra requests is spent, what is still refused stays pending (the next push goes on).
+   */
+  private async isolate(
+    part: Batch,
+    refusal: Extract<Answer, { kind: 'refused' }>,
+    push: PushContext,
+    budget: { requests: number },
+  ): Promise<void> {
+    if (part.jsons.length === 1) {
+      this.refuseEvent(part, refusal, push);
+      return;
     }
+    if (budget.requests < 2) {
+      push.ledger.recordFailure(refusal.error);
+      return;
+    }
+    budget.requests -= 2;
+    const halves = this.halves(part);
+    // Both halves are sent before going deeper: an accepted half is the evidence that the
+    // intake refuses these events, not everything (see refuseEvent).
+    const answers: (Answer | undefined)[] = [];
+    for (const half of halves) answers.push(await this.send(half, push));
+    for (const [i, half] of halves.entries()) {
+      const answer = answers[i];
+      if (answer?.kind === 'refused') await this.isolate(half, answer, push, budget);
+    }
+  }
+
+  private halves(part: Batch): [Batch, Batch] {
+    const middle = Math.ceil(part.jsons.length / 2);
+    const make = (jsons: string[], indexes: number[]): Batch => ({
+      jsons,
+      indexes,
+      bodyBytes: jsons.reduce(
+        (sum, json) => sum + Buffer.byteLength(json),
+        this.envelopeBytes + jsons.length - 1,
+      ),
+    });
+    return [
+      make(part.jsons.slice(0, middle), part.indexes.slice(0, middle)),
+      make(part.jsons.slice(middle), part.indexes.slice(middle)),
+    ];
+  }
+
+  /**
+   * An event the intake refused on its own is discarded (logged, counted), but only when the
+   * intake shows it accepts other events: in this push, or, for a push of this event alone,
+   * in its latest verdict. An intake that refuses everything loses nothing: the events stay
+   * pending and the DeliveryError carries its answer.
+   */
+  private refuseEvent(part: Batch, refusal: Extract<Answer, { kind: 'refused' }>, push: PushContext): void {
+    const { ledger, events } = push;
+    const evidence = ledger.acceptedRequests > 0 || (push.lone && push.intakeWasAccepting);
+    const index = part.indexes[0];
+    if (!evidence || index === undefined) {
+      ledger.recordFailure(refusal.error);
+      return;
+    }
+    ledger.markRefused(index);
+    this.options.metrics?.discarded(1);
+    if (ledger.refusedEvents > MAX_DISCARD_WARNINGS) return;
+    const event = events[index] ?? '';
+    const bytes = Buffer.byteLength(event);
+    const sha256 = shortHash(event);
+    this.options.logger.log(
+      'error',
+      `Event #${index} (sha256 ${sha256}…, ${bytes} bytes) was refused by the Sekoia intake with HTTP ${refusal.status} and discarded; the other events were delivered. It starts with: ${this.quote(event)}`,
+      { index, bytes, sha256, status: refusal.status },
+    );
+  }
+
+  private summariseRefused(ledger: PushLedger): void {
+    const more = ledger.refusedEvents - MAX_DISCARD_WARNINGS;
+    if (more <= 0) return;
+    this.options.logger.log('error', `${more} more events refused by the Sekoia intake were discarded`, {
+      refused: ledger.refusedEvents,
+    });
+  }
+
+  /**
+   * Sends one part with retries. Resolves with the intake's definitive answer (accepted ones
+   * are recorded), or undefined when it failed for good (its events stay pending). Throws only
+   * a fatal error or an abort.
+   */
+  private async send(part: Batch, push: PushContext): Promise<Answer | undefined> {
+    const body = this.body(part);
+    const count = part.jsons.length;
+    const { clock, sleep, random, policy, liveness, logger } = this.options;
+    // Set when the previous attempt's outcome is unknown: its re-send may duplicate.
+    let lost: UnknownOutcomeError | undefined;
+    try {
+      const answer = await retry(
+        async () => {
+          if (lost !== undefined) this.possiblyDuplicated(count, lost, push.ledger);
+          const decision = await this.attempt(body, count, push.signal);
+          lost =
+            decision.kind !== 'success' && decision.error instanceof UnknownOutcomeError
+              ? decision.error
+              : undefined;
+          return decision;
+        },
+        {
+          clock,
+          sleep,
+          random,
+          signal: push.signal,
+          policy: policy ?? INTAKE_BACKOFF,
+          onRetry: (error, attempt, delayMs) => {
+            liveness?.recordPushFailure();
+            logger.log('warning', `Pushing ${count} events to the intake failed; retrying in ${delayMs} ms`, {
+              reason: error.message,
+              attempt: attempt + 1,
+            });
+          },
+        },
+      );
+      this.lastVerdict = { accepted: answer.kind === 'accepted', at: clock.now() };
+      if (answer.kind === 'accepted') this.accepted(part, answer, push.ledger);
+      return answer;
+    } catch (error) {
+      if (!isAbort(error, push.signal)) liveness?.recordPushFailure();
+      if (isAbort(error, push.signal) || isFatal(error)) throw error;
+      // The caller sends these again, and the intake may hold them already.
+      if (error instanceof UnknownOutcomeError) this.possiblyDuplicated(count, error, push.ledger);
+      push.ledger.recordFailure(error);
+      return undefined;
+    }
+  }
+
+  private accepted(part: Batch, answer: Extract<Answer, { kind: 'accepted' }>, ledger: PushLedger): void {
+    const { metrics, liveness, logger } = this.options;
+    const count = part.jsons.length;
+    ledger.markAcknowledged(part.indexes, answer.ids);
+    metrics?.forwarded(count);
+    liveness?.recordPushSuccess();
+    liveness?.recordEvents();
+    const unidentified = count - answer.ids.length;
+    if (unidentified <= 0) return;
+    // The intake took the batch: sending it again would store every event twice.
+    metrics?.unidentified(unidentified);
+    if (!ledger.firstTime('unidentified')) return;
+    logger.log(
+      'warning',
+      `The Sekoia intake accepted ${count} events (HTTP ${answer.status}) but its answer named only ${answer.ids.length} of them in "event_ids" (got: ${this.quote(answer.text)}); they count as delivered and are not sent again`,
+      { events: count, unidentified },
+    );
+  }
+
+  private possiblyDuplicated(count: number, lost: UnknownOutcomeError, ledger: PushLedger): void {
+    ledger.countPossiblyDuplicated(count);
+    this.options.metrics?.possiblyDuplicated(count);
+    if (!ledger.firstTime('lost answer')) return;
+    this.options.logger.log(
+      'warning',
+      `The Sekoia intake's answer to ${count} events was lost (${lost.reason}); they are sent again and may appear twice in Sekoia (counted in possibly_duplicated_events_total)`,
+      { events: count, reason: lost.reason },
+    );
   }
 
   /**
@@ -234,7 +457,7 @@ export class IntakeClient {
     return body.subarray(0, offset);
   }
 
-  private async attempt(body: Buffer, count: number, signal: AbortSignal): Promise<RetryDecision<string[]>> {
+  private async attempt(body: Buffer, count: number, signal: AbortSignal): Promise<RetryDecision<Answer>> {
     let response: AxiosResponse<unknown>;
     try {
       response = await this.http.post<unknown>(this.batchUrl, body, {
@@ -248,18 +471,26 @@ export class IntakeClient {
     return this.classifyResponse(response, count);
   }
 
-  private classifyNetworkError(error: unknown): RetryDecision<string[]> {
+  private classifyNetworkError(error: unknown): RetryDecision<Answer> {
     const reason = describeNetworkError(error);
     // The axios error holds the request (intake key included): keep only its description.
     const cause = new Error(reason);
-    const unreachable = new TransientError(
-      `The Sekoia intake at ${this.batchUrl} could not be reached (${reason}); check "intake_server" and the network path to it.`,
-      { cause },
-    );
-    return isRetryableNetworkError(error) ? retryable(unreachable) : failure(unreachable);
+    const code = (error as { code?: unknown } | null)?.code;
+    const failed =
+      typeof code === 'string' && NEVER_SENT_CODES.has(code)
+        ? new TransientError(
+            `The Sekoia intake at ${this.batchUrl} could not be reached (${reason}); check "intake_server" and the network path to it.`,
+            { cause },
+          )
+        : new UnknownOutcomeError(
+            `The Sekoia intake at ${this.batchUrl} did not answer (${reason}); check "intake_server" and the network path to it.`,
+            reason,
+            { cause },
+          );
+    return isRetryableNetworkError(error) ? retryable(failed) : failure(failed);
   }
 
-  private classifyResponse(response: AxiosResponse<unknown>, count: number): RetryDecision<string[]> {
+  private classifyResponse(response: AxiosResponse<unknown>, count: number): RetryDecision<Answer> {
     const { status } = response;
     const text = bodyText(response.data);
     if (status >= 200 && status < 300) return this.acknowledged(text, status, count);
@@ -271,11 +502,19 @@ export class IntakeClient {
         ),
       );
     }
+    if (REFUSAL_STATUSES.has(status)) {
+      const error = new ResponseError(
+        `The Sekoia intake refused ${count === 1 ? 'an event' : `a batch of ${count} events`} with HTTP ${status}: ${this.quote(text)}`,
+        { status },
+      );
+      return success({ kind: 'refused', status, error });
+    }
     if (isRetryableStatus(status)) {
       const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.options.clock.now());
-      const busy = new TransientError(`The Sekoia intake answered HTTP ${status}: ${this.quote(text)}`, {
-        retryAfterMs,
-      });
+      const message = `The Sekoia intake answered HTTP ${status}: ${this.quote(text)}`;
+      const busy = UNKNOWN_OUTCOME_STATUSES.has(status)
+        ? new UnknownOutcomeError(message, `HTTP ${status}`)
+        : new TransientError(message, { retryAfterMs });
       return retryable(busy, retryAfterMs);
     }
     return failure(
@@ -286,30 +525,19 @@ export class IntakeClient {
     );
   }
 
-  /** A 2xx only counts when it acknowledges every event; otherwise the batch is sent again. */
-  private acknowledged(text: string, status: number, count: number): RetryDecision<string[]> {
-    const ids = parseEventIds(text);
-    if (ids !== undefined && ids.length >= count) return success(ids.slice(0, count));
+  /**
+   * A 2xx from the intake means it took the batch, even when `event_ids` is missing or short:
+   * sending it again would duplicate every event. Only a body that is not the intake's JSON
+   * (an HTML portal, plain text) is treated as someone else answering, and retried.
+   */
+  private acknowledged(text: string, status: number, count: number): RetryDecision<Answer> {
+    const ids = parseAcknowledgement(text);
+    if (ids !== undefined) return success({ kind: 'accepted', ids: ids.slice(0, count), status, text });
     return retryable(
       new ResponseError(
-        `The Sekoia intake answered HTTP ${status} without acknowledging the ${count} events sent (expected {"event_ids": [...]}, got: ${this.quote(text)}). Check that "intake_server" is the address of a Sekoia intake.`,
+        `The Sekoia intake answered HTTP ${status} with a body that is not its JSON answer (expected {"event_ids": [...]}, got: ${this.quote(text)}). Check that "intake_server" is the address of a Sekoia intake.`,
         { status },
       ),
-    );
-  }
-
-  private deliveryError(
-    batches: readonly Batch[],
-    failed: readonly { batch: Batch; error?: unknown }[],
-  ): DeliveryError {
-    const total = batches.reduce((sum, batch) => sum + batch.jsons.length, 0);
-    const undelivered = failed.reduce((sum, outcome) => sum + outcome.batch.jsons.length, 0);
-    const first = failed[0]?.error;
-    const reason = first instanceof Error ? first.message : String(first);
-    return new DeliveryError(
-      `${undelivered} of ${total} events were not delivered to the Sekoia intake and must be sent again: ${reason}`,
-      undelivered,
-      { cause: first },
     );
   }
 
@@ -320,10 +548,7 @@ export class IntakeClient {
     metrics?.discarded(oversized.length);
     const { maxEventBytes, maxBodyBytes } = this.limits;
     for (const { index, bytes } of oversized.slice(0, MAX_DISCARD_WARNINGS)) {
-      const sha256 = createHash('sha256')
-        .update(events[index] ?? '')
-        .digest('hex')
-        .slice(0, 12);
+      const sha256 = shortHash(events[index] ?? '');
       logger.log(
         'warning',
         `Event #${index} (sha256 ${sha256}…) was discarded: ${bytes} bytes is over the intake limit of ${maxEventBytes} bytes per event (${maxBodyBytes} per request once JSON-encoded)`,
@@ -345,6 +570,10 @@ export class IntakeClient {
   private quote(text: string): string {
     return excerpt(this.redactor.redact(text.slice(0, 2_000)), 200) || '(empty body)';
   }
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
 function batchUrlOf(base: string): string {
@@ -369,15 +598,21 @@ function bodyText(data: unknown): string {
   return data === undefined || data === null ? '' : JSON.stringify(data);
 }
 
-function parseEventIds(text: string): string[] | undefined {
+/**
+ * The ids of the intake's answer: `[]` for an empty body or a JSON object without a usable
+ * `event_ids` (the intake answered, without ids); undefined for anything else.
+ */
+function parseAcknowledgement(text: string): string[] | undefined {
+  if (text.trim() === '') return [];
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     return undefined;
   }
-  const ids = (parsed as { event_ids?: unknown } | null)?.event_ids;
-  return Array.isArray(ids) && ids.every((id): id is string => typeof id === 'string') ? ids : undefined;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const ids = (parsed as { event_ids?: unknown }).event_ids;
+  return Array.isArray(ids) && ids.every((id): id is string => typeof id === 'string') ? ids : [];
 }
 
 /** Maps `items` through `task` with at most `limit` in flight, results in input order. */

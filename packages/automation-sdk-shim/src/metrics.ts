@@ -25,6 +25,8 @@ export class ConnectorMetrics {
   private readonly forwardedEvents: Counter<'intake_key'>;
   private readonly forwardDuration: Histogram<'intake_key'>;
   private readonly discardedEvents: Counter<'intake_key'>;
+  private readonly possiblyDuplicatedEvents: Counter<'intake_key'>;
+  private readonly unidentifiedEvents: Counter<'intake_key'>;
   private readonly eventsLag: Gauge<'intake_key'>;
 
   constructor(options: ConnectorMetricsOptions) {
@@ -52,6 +54,19 @@ export class ConnectorMetrics {
       labelNames,
       registers,
     });
+    // Not in the Python SDK (it neither knows nor counts these): named in the same style.
+    this.possiblyDuplicatedEvents = new Counter({
+      name: `${prefix}_possibly_duplicated_events_total`,
+      help: 'Number of events sent again after the intake may have stored them (its answer was lost)',
+      labelNames,
+      registers,
+    });
+    this.unidentifiedEvents = new Counter({
+      name: `${prefix}_unidentified_events_total`,
+      help: 'Number of events the intake accepted (2xx) without returning their event id',
+      labelNames,
+      registers,
+    });
     this.eventsLag = new Gauge({
       name: `${prefix}_events_lags`,
       help: 'The delay (seconds) from the date of the last event',
@@ -61,6 +76,8 @@ export class ConnectorMetrics {
     // Counters start at 0 so a dashboard sees "nothing forwarded yet", not "no connector".
     this.forwardedEvents.inc(this.labels, 0);
     this.discardedEvents.inc(this.labels, 0);
+    this.possiblyDuplicatedEvents.inc(this.labels, 0);
+    this.unidentifiedEvents.inc(this.labels, 0);
   }
 
   forwarded(count: number): void {
@@ -73,6 +90,14 @@ export class ConnectorMetrics {
 
   discarded(count: number): void {
     this.discardedEvents.inc(this.labels, count);
+  }
+
+  possiblyDuplicated(count: number): void {
+    this.possiblyDuplicatedEvents.inc(this.labels, count);
+  }
+
+  unidentified(count: number): void {
+    this.unidentifiedEvents.inc(this.labels, count);
   }
 
   setLag(seconds: number): void {

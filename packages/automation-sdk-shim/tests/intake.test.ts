@@ -12,23 +12,17 @@ import { IntakeClient, planBatches, INTAKE_MAX_BODY_BYTES } from '../src/intake'
 import { IntakeStandIn } from '../src/intake-stand-in';
 import { MemoryLogger } from '../src/logger';
 import { ManualClock, realSleep, type Sleep } from '../src/time';
-import { INTAKE_KEY, eventsForIds, startIntakeHarness, type IntakeHarness } from './helpers/intake-harness';
+import {
+  INTAKE_KEY,
+  eventsForIds,
+  numberedEvents,
+  rejection,
+  startIntakeHarness,
+  type IntakeHarness,
+} from './helpers/intake-harness';
 
 const envelopeBytes = (key: string): number =>
   Buffer.byteLength(JSON.stringify({ intake_key: key, jsons: [] }));
-
-function numberedEvents(count: number, size = 100): string[] {
-  return Array.from({ length: count }, (_, i) => JSON.stringify({ i, text: 'x'.repeat(size) }));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('IntakeClient against the stand-in intake', () => {
   let h: IntakeHarness;
@@ -104,28 +98,33 @@ describe('IntakeClient against the stand-in intake', () => {
     expect(h.clock.slept).toBe(0);
   });
 
-  it('fails fast on 400 with a ResponseError quoting the answer', async () => {
-    h.standIn.failNext(1, { status: 400, body: '{"message": "jsons must be a list"}' });
+  it('discards nothing when the intake refuses every part with 400: a DeliveryError quoting it, no wait', async () => {
+    h.standIn.failWhile(() => true, { status: 400, body: '{"message": "jsons must be a list"}' });
     const error = await rejection(h.client().push(numberedEvents(3)));
 
     expect(error).toBeInstanceOf(DeliveryError);
     expect((error as DeliveryError).undelivered).toBe(3);
+    expect((error as DeliveryError).acknowledged).toEqual([]);
     const cause = (error as Error).cause;
     expect(cause).toBeInstanceOf(ResponseError);
     expect((cause as ResponseError).status).toBe(400);
     expect((error as Error).message).toContain('jsons must be a list');
-    expect(h.standIn.requests).toBe(1);
+    // The batch, its halves, the halves of the half of two: then no evidence to discard anything.
+    expect(h.standIn.requests).toBe(5);
     expect(h.clock.slept).toBe(0);
+    expect(await h.metrics.registry.metrics()).toContain(
+      `symphony_module_common_discarded_events_total{intake_key="${INTAKE_KEY}"} 0`,
+    );
   });
 
-  it('retries a 200 whose body is HTML instead of acknowledged event ids', async () => {
+  it("retries a 200 whose body is HTML instead of the intake's JSON answer", async () => {
     h.standIn.failNext(1, { status: 200, body: '<html><body>Gateway portal</body></html>' });
-    h.standIn.failNext(1, { status: 200, body: '{"event_ids": []}' });
     const events = numberedEvents(5);
     const result = await h.client().push(events);
 
-    expect(h.standIn.requests).toBe(3);
+    expect(h.standIn.requests).toBe(2);
     expect(eventsForIds(h.standIn, result.eventIds)).toEqual(events);
+    expect(result.unidentified).toBe(0);
   });
 
   it('honours Retry-After', async () => {
@@ -278,6 +277,9 @@ describe('planBatches', () => {
           }
           const skipped = new Set(oversized.map((o) => o.index));
           expect(sent.flat()).toEqual(events.filter((_, i) => !skipped.has(i)));
+          expect(batches.flatMap((b) => b.indexes)).toEqual(
+            events.flatMap((_, i) => (skipped.has(i) ? [] : [i])),
+          );
           for (const { index, bytes } of oversized) {
             expect(bytes).toBe(Buffer.byteLength(events[index]!));
             expect(
@@ -360,6 +362,51 @@ describe('IntakeStandIn', () => {
     const huge = JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['x'.repeat(INTAKE_MAX_BODY_BYTES)] });
     expect((await post(huge)).status).toBe(413);
     expect(standIn.events).toHaveLength(0);
+  });
+
+  it('stores a batch, then drops the connection without answering (storeThenDrop)', async () => {
+    standIn.storeThenDrop(1);
+    const error = await post(JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['a', 'b'] })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toHaveProperty('code', 'ECONNRESET');
+    expect(standIn.events).toEqual(['a', 'b']);
+    expect(standIn.eventIds).toHaveLength(2);
+    // Only the next request: the one after is answered.
+    expect((await post(JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['c'] }))).status).toBe(200);
+  });
+
+  it('drops the answer to the batches a predicate picks, after storing them', async () => {
+    standIn.storeThenDrop((events) => events.includes('lost'));
+    expect((await post(JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['kept'] }))).status).toBe(200);
+    const error = await post(JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['lost'] })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toHaveProperty('code', 'ECONNRESET');
+    expect(standIn.events).toEqual(['kept', 'lost']);
+  });
+
+  it('refuses a batch holding a refused event with 400 (or refuseStatus), storing none of it', async () => {
+    standIn.refuse = (event) => event === 'poison';
+    const batch = (jsons: string[]) => JSON.stringify({ intake_key: INTAKE_KEY, jsons });
+    expect((await post(batch(['a', 'poison']))).status).toBe(400);
+    standIn.refuseStatus = 413;
+    expect((await post(batch(['poison']))).status).toBe(413);
+    expect((await post(batch(['a']))).status).toBe(200);
+    expect(standIn.events).toEqual(['a']);
+  });
+
+  it('answers 200 without event_ids, or naming fewer events, after storing them', async () => {
+    standIn.acknowledgeWithoutIds(1);
+    standIn.acknowledgeWithoutIds(1, 1);
+    const batch = JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['a', 'b'] });
+    const none = await post(batch);
+    const fewer = await post(batch);
+
+    expect(none.status).toBe(200);
+    expect(JSON.parse(none.data)).toEqual({});
+    expect(JSON.parse(fewer.data)).toEqual({ event_ids: [standIn.eventIds[2]] });
+    expect(standIn.events).toEqual(['a', 'b', 'a', 'b']);
   });
 
   it('answers 500 and acknowledges nothing when onEvents fails', async () => {

@@ -53,3 +53,18 @@ export function eventsForIds(standIn: IntakeStandIn, eventIds: readonly string[]
   standIn.eventIds.forEach((id, i) => byId.set(id, standIn.events[i]!));
   return eventIds.map((id) => byId.get(id));
 }
+
+/** Events `{"i":n,"text":"xx…"}` with `size` characters of text. */
+export function numberedEvents(count: number, size = 100): string[] {
+  return Array.from({ length: count }, (_, i) => JSON.stringify({ i, text: 'x'.repeat(size) }));
+}
+
+/** What `promise` rejected with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
