@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { normalize, type EcsDocument } from '../trigger_fetch_new_logs/normalizer';
 import { isoDateTime } from '../trigger_fetch_new_logs/normalizer/fields';
 import { parseDeliveredTo, urlHost } from '../trigger_fetch_new_logs/normalizer/ecs';
