@@ -5,18 +5,24 @@ COPY package.json package-lock.json ./
 COPY packages/automation-sdk-shim/package.json packages/automation-sdk-shim/
 RUN npm ci --no-audit --no-fund
 COPY . .
+# The runtime only (tsconfig.build.json): main.ts, cli/, trigger_fetch_new_logs/, the shim, and simulator/
+# because `main.js demo` runs it. Tests and benchmarks are not even in the build context (.dockerignore).
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
-RUN useradd --create-home --shell /usr/sbin/nologin sekoiaio-runtime \
-  && mkdir -p /symphony_data && chown sekoiaio-runtime /symphony_data
+# A fixed non-root identity, UID:GID 1000:1000, named sekoiaio-runtime like the user of Sekoia's Python
+# module images (there, useradd's first UID: 1000). The node image's own user `node` already holds
+# 1000:1000, so it is renamed rather than a second user added.
+RUN groupmod --new-name sekoiaio-runtime node \
+  && usermod --login sekoiaio-runtime --home /home/sekoiaio-runtime --move-home node \
+  && mkdir -p /symphony_data && chown 1000:1000 /symphony_data
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=build /app/package.json /app/manifest.json /app/trigger_fetch_new_logs.json /app/logo.png ./
+COPY --from=build /app/package.json /app/manifest.json /app/trigger_fetch_new_logs.json /app/connector_fetch_new_logs.json /app/logo.png ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/packages/automation-sdk-shim/package.json ./packages/automation-sdk-shim/package.json
 COPY --from=build /app/packages/automation-sdk-shim/dist ./packages/automation-sdk-shim/dist
-USER sekoiaio-runtime
+USER 1000:1000
 # --max-semi-space-size=4: see bench/trigger-process.ts (peak RSS under load); keep both equal.
 ENTRYPOINT ["node", "--max-semi-space-size=4", "./dist/main.js"]

@@ -1,7 +1,7 @@
 /**
  * The words realistic TMES records are made of: domains, people, subjects, actions, reasons
  * and the policy-event catalogue (event type → subtypes → the shape of `details`). Values are
- * in the style of the public fixtures (../shared/fixtures/tmes), never real customer data.
+ * in the style of the public fixtures (tests/fixtures/tmes), never real customer data.
  */
 import type { SeededRandom } from './seeded-random';
 

@@ -36,8 +36,20 @@ interface TriggerFile {
   results: object;
 }
 
+type ConnectorFile = Omit<TriggerFile, 'results'>;
+
 const manifest = JSON.parse(read('manifest.json')) as Manifest;
 const trigger = JSON.parse(read('trigger_fetch_new_logs.json')) as TriggerFile;
+const connector = JSON.parse(read('connector_fetch_new_logs.json')) as ConnectorFile & { results?: unknown };
+
+/** This module's identity: generated once (crypto.randomUUID()), never to change. */
+const MODULE_UUID = 'afad11ba-60a1-4452-8fdd-3cf568ea216d';
+const FETCH_NEW_LOGS_UUID = '61aae16c-dd81-4b33-b886-2b1c07e02eb5';
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Sekoia's UI shows a description under its field: the limits keep the form readable. */
+const MAX_PROPERTY_DESCRIPTION = 150; // the longest property description in Sekoia's library
+const MAX_COMPONENT_DESCRIPTION = 120; // trigger and connector (the library's longest trigger: 111)
 
 /** Strict draft-07 compiler that knows Sekoia's `secrets` keyword (anything else unknown fails). */
 function draft07(): Ajv {
@@ -68,21 +80,39 @@ function compareSemver(a: string, b: string): number {
   return 0;
 }
 
+function jsonFilesUnder(dir: string): string[] {
+  return fs
+    .readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => `${dir}/${name.split(path.sep).join('/')}`)
+    .sort();
+}
+
 function newestRelease(text: string): string | undefined {
   return changelogReleases(text).sort(compareSemver).at(-1);
 }
 
 describe('JSON files are byte-identical to Python json.dumps(indent=2)', () => {
+  // Sekoia's linter.py (SEKOIA-IO/automation-library) reads every changed .json file of a module
+  // and compares it with json.dumps(json.loads(text), indent=2): no trailing newline.
   const files = [
     'manifest.json',
     'trigger_fetch_new_logs.json',
-    ...fs.readdirSync(path.join(root, 'schemas')).map((name) => `schemas/${name}`),
+    'connector_fetch_new_logs.json',
+    ...jsonFilesUnder('schemas'),
+    ...jsonFilesUnder('tests/fixtures'),
   ];
 
   it.each(files)('%s', (name) => {
     const text = read(name);
     expect(text.endsWith('\n')).toBe(false);
     expect(text).toBe(pythonJsonDumps(JSON.parse(text)));
+  });
+
+  it('sees a file Prettier or npm would have written as different', () => {
+    const value = { categories: ['Email'], name: 'Réunion' };
+    expect(`${JSON.stringify(value, null, 2)}\n`).not.toBe(pythonJsonDumps(value));
+    expect(JSON.stringify(value, null, 2)).not.toBe(pythonJsonDumps(value)); // é is \u00e9 for Python
   });
 
   it('the helper formats like Python (escapes, separators, empty containers, nesting)', () => {
@@ -121,7 +151,7 @@ describe('JSON files are byte-identical to Python json.dumps(indent=2)', () => {
 describe('manifest.json', () => {
   it('identifies the module', () => {
     expect(manifest.name).toBe('Trend Micro Email Security');
-    expect(manifest.uuid).toBe('1b02d442-b804-4987-afe7-6a4be6ef35e6');
+    expect(manifest.uuid).toBe(MODULE_UUID);
     expect(manifest.slug).toBe('trend-micro-email-security');
     expect(manifest.slug).toMatch(/^[a-z]([a-z_.-]|\d)*$/);
     expect(manifest.categories).toEqual(['Email']);
@@ -136,6 +166,10 @@ describe('manifest.json', () => {
     // Today CHANGELOG.md only has "## Unreleased"; the first release entry must carry this version.
     const newest = newestRelease(changelog);
     if (newest !== undefined) expect(manifest.version).toBe(newest);
+  });
+
+  it('has the version of the npm package', () => {
+    expect((JSON.parse(read('package.json')) as { version: string }).version).toBe(manifest.version);
   });
 
   it('reads both changelog release styles and picks the newest', () => {
@@ -168,7 +202,7 @@ describe('trigger_fetch_new_logs.json', () => {
 
   it('identifies the trigger', () => {
     expect(trigger.name).toBe('Fetch new logs');
-    expect(trigger.uuid).toBe('c8297677-7f44-41f9-993b-28e5ec823554');
+    expect(trigger.uuid).toBe(FETCH_NEW_LOGS_UUID);
     expect(trigger.docker_parameters).toBe('fetch_new_logs');
     expect(typeof trigger.description).toBe('string');
   });
@@ -187,20 +221,8 @@ describe('trigger_fetch_new_logs.json', () => {
     }
   });
 
-  it('lists every regional service URL in the service_url description', () => {
-    const description = args.properties.service_url?.description ?? '';
-    for (const host of [
-      'api.tmes.trendmicro.com',
-      'api.tmes.trendmicro.eu',
-      'api.tmes-anz.trendmicro.com',
-      'api.tmems-jp.trendmicro.com',
-      'api.tmes-sg.trendmicro.com',
-      'api.tmes-in.trendmicro.com',
-      'api.tmes-uae.trendmicro.com',
-      'api.tmes-uk.trendmicro.com',
-    ]) {
-      expect(description).toContain(host);
-    }
+  it('gives an example host in the service_url description (the README lists every region)', () => {
+    expect(args.properties.service_url?.description).toMatch(/api\.tmes\.trendmicro\.com/);
   });
 
   it('compiles arguments and results as draft-07 and applies the documented defaults', () => {
@@ -258,6 +280,46 @@ describe('trigger_fetch_new_logs.json', () => {
       intake_server: 'https://intake.sekoia.io',
     };
     expect(draft07().compile(args)(legacy)).toBe(true);
+  });
+});
+
+describe('identity', () => {
+  it('uses random v4 UUIDs of its own, one for the module, one for Fetch new logs', () => {
+    expect(manifest.uuid).toMatch(UUID_V4);
+    expect(trigger.uuid).toMatch(UUID_V4);
+    expect(manifest.uuid).not.toBe(trigger.uuid);
+  });
+
+  it("shares no UUID with a module, trigger, connector or action of Sekoia's library", () => {
+    const library = JSON.parse(read('tests/fixtures/sekoia-library/uuids.json')) as { uuids: string[] };
+    expect(library.uuids.length).toBeGreaterThan(500);
+    const taken = new Set(library.uuids);
+    expect([manifest.uuid, trigger.uuid, connector.uuid].filter((uuid) => taken.has(uuid))).toEqual([]);
+  });
+});
+
+describe('connector_fetch_new_logs.json', () => {
+  it('is the twin of the trigger: same uuid, name, description, docker_parameters and arguments', () => {
+    const { results: _results, ...twin } = trigger;
+    expect(connector).toEqual(twin);
+    expect(Object.keys(connector)).toEqual(Object.keys(twin));
+  });
+
+  it('has no results (a connector forwards events, it returns none)', () => {
+    expect(connector).not.toHaveProperty('results');
+  });
+});
+
+describe('descriptions fit the form', () => {
+  it.each([
+    ['trigger_fetch_new_logs.json', trigger],
+    ['connector_fetch_new_logs.json', connector],
+  ] as const)("%s: the description is at most 120 characters, each property's at most 150", (_name, file) => {
+    expect(file.description.length).toBeLessThanOrEqual(MAX_COMPONENT_DESCRIPTION);
+    const tooLong = Object.entries(file.arguments.properties)
+      .filter(([, property]) => (property.description ?? '').length > MAX_PROPERTY_DESCRIPTION)
+      .map(([name, property]) => `${name}: ${String(property.description?.length)}`);
+    expect(tooLong).toEqual([]);
   });
 });
 

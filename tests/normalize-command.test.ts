@@ -1,18 +1,14 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { runNormalize } from '../trigger_fetch_new_logs/normalize-command';
 import { normalize } from '../trigger_fetch_new_logs/normalizer';
+import { readFixture } from './helpers/fixtures';
 
-const shared = path.resolve(__dirname, '../../shared/fixtures/tmes');
 type Json = Record<string, unknown>;
 interface AcceptedFixture {
   api_response_envelope: { nextToken: string; logs: Json[] };
   records: Json[];
 }
-const accepted = JSON.parse(
-  fs.readFileSync(path.join(shared, 'accepted_traffic.json'), 'utf8'),
-) as AcceptedFixture;
+const accepted = readFixture('tmes', 'accepted_traffic.json') as AcceptedFixture;
 const envelope = accepted.api_response_envelope;
 const records: Json[] = [...envelope.logs, ...accepted.records];
 /** One output line, as the document it holds. */

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { normalize, type EcsDocument } from '../trigger_fetch_new_logs/normalizer';
 import { ecsValidatorFor, emptyValuePaths, schemaErrors } from './helpers/ecs-schemas';
+import { fixturePath } from './helpers/fixtures';
 
 const STREAMS = ['accepted_traffic', 'blocked_traffic', 'policy_events'] as const;
 
@@ -228,7 +229,7 @@ describe('normalize is pure', () => {
   });
 
   it('ignores unknown keys: adding them never changes a field other than message', () => {
-    const seedDir = path.resolve(__dirname, '../../shared/fixtures/seed-samples');
+    const seedDir = fixturePath('seed-samples');
     const seeds = fs
       .readdirSync(seedDir)
       .filter((name) => name.endsWith('.json'))

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { normalize, type EcsDocument } from '../trigger_fetch_new_logs/normalizer';
 import { isoDateTime } from '../trigger_fetch_new_logs/normalizer/fields';
 import { parseDeliveredTo, urlHost } from '../trigger_fetch_new_logs/normalizer/ecs';
 import { ecsValidatorFor, emptyValuePaths, schemaErrors, schemaValidator } from './helpers/ecs-schemas';
+import { fixturePath, readFixture } from './helpers/fixtures';
 
 type Json = Record<string, unknown>;
 interface Seed extends Json {
@@ -18,11 +18,7 @@ interface PolicyFixture {
   details_examples: Record<string, unknown>;
 }
 
-const shared = path.resolve(__dirname, '../../shared/fixtures');
-const readFixture = (...parts: string[]): unknown =>
-  JSON.parse(fs.readFileSync(path.join(shared, ...parts), 'utf8'));
-
-const seedDir = path.join(shared, 'seed-samples');
+const seedDir = fixturePath('seed-samples');
 const seeds = fs
   .readdirSync(seedDir)
   .filter((name) => name.endsWith('.json'))

@@ -21,7 +21,7 @@ export interface ServiceUrl {
   readonly warning?: string;
 }
 
-const HINT = `Use the API host of your region, e.g. api.tmes.trendmicro.com (see the setting's description for every region).`;
+const HINT = `Use the API host of your region, one of: ${KNOWN_REGIONS.map((r) => r.host).join(', ')}.`;
 
 /**
  * Accepts a bare host ("api.tmes.trendmicro.eu"), a URL, or a URL pasted with the API path;

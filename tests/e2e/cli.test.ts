@@ -12,12 +12,12 @@ import { TmesSimulator, generateDataset, type GenerateOptions } from '../../simu
 import { normalize } from '../../trigger_fetch_new_logs/normalizer';
 import { canonicalJson } from '../../trigger_fetch_new_logs/record-identity';
 import { STREAM_NAMES, type StreamName } from '../../trigger_fetch_new_logs/streams';
+import { readFixture } from '../helpers/fixtures';
 
 jest.setTimeout(30_000);
 
 const ROOT = resolve(__dirname, '../..');
 const MAIN = join(ROOT, 'dist', 'main.js');
-const FIXTURES = resolve(ROOT, '../shared/fixtures/tmes');
 
 interface Child {
   code: number | null;
@@ -196,7 +196,7 @@ describe('demo', () => {
 
 describe('normalize', () => {
   it('turns the records of a fixture into ECS documents, as the library does', async () => {
-    const fixture = JSON.parse(readFileSync(join(FIXTURES, 'accepted_traffic.json'), 'utf8')) as {
+    const fixture = readFixture('tmes', 'accepted_traffic.json') as {
       records: Record<string, unknown>[];
     };
     const input = fixture.records.map((r) => JSON.stringify(r)).join('\n') + '\n';

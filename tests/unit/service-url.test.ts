@@ -27,6 +27,8 @@ describe('parseServiceUrl', () => {
     const result = parseServiceUrl('tmes-proxy.example.com');
     expect(result.baseUrl).toBe('https://tmes-proxy.example.com');
     expect(result.warning).toMatch(/not a known Trend Micro Email Security region/);
+    // The form's description gives one example; the warning names every region's host.
+    for (const { host } of KNOWN_REGIONS) expect(result.warning).toContain(host);
   });
 
   it('allows plain http only on loopback', () => {
