@@ -144,11 +144,16 @@ export class TmesSimulator {
 
   /**
    * What a perfect collector must have delivered for windows up to `untilMs`: records with
-   * fromMs <= filter time <= untilMs that are listed at the current clock, in the form they
-   * are served (malformed variants included), in filter-time order.
+   * fromMs <= filter time <= untilMs that are listed at clock time `atMs` (default: now), in
+   * the form they are served (malformed variants included), in filter-time order.
    */
-  visible(stream: StreamName, untilMs: number, fromMs = Number.NEGATIVE_INFINITY): TmesRecord[] {
-    return this.api.listed(stream, fromMs, untilMs, this.settings.clock.now());
+  visible(
+    stream: StreamName,
+    untilMs: number,
+    fromMs = Number.NEGATIVE_INFINITY,
+    atMs = this.settings.clock.now(),
+  ): TmesRecord[] {
+    return this.api.listed(stream, fromMs, untilMs, atMs);
   }
 
   /**

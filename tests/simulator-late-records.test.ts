@@ -93,6 +93,7 @@ describe('per-record visibility delay', () => {
     clock.advance(2 * MINUTE);
     const later = await read();
     expect(sorted(later)).toEqual(sorted(visibleAt(NOW + 2 * MINUTE)));
+    expect(sorted(sim.visible('accepted_traffic', NOW + HOUR, NOW - HOUR, NOW))).toEqual(sorted(first));
     // Records from the first half of the window, listed only now.
     const appeared = later.filter((r) => !first.includes(r) && timeOf(r) < NOW - 15 * MINUTE);
     expect(appeared.length).toBeGreaterThan(0);
