@@ -36,6 +36,12 @@ export class StreamStore {
   private nextSeq = 0;
   /** Store indices sorted by (timestamp, index); undefined until a timestamp window asks. */
   private byStamp: number[] | undefined;
+  private additions = 0;
+
+  /** Changes whenever records are added (store indices may then move): a key for caches. */
+  get version(): number {
+    return this.additions;
+  }
 
   get size(): number {
     return this.columns.items.length;
@@ -69,7 +75,10 @@ export class StreamStore {
       const t = genTimeOf(record, i);
       return { t, stamp: stampOf(record, t), record, seq: this.nextSeq++ };
     });
-    if (incoming.length > 0) this.byStamp = undefined;
+    if (incoming.length > 0) {
+      this.byStamp = undefined;
+      this.additions++;
+    }
     if (!isSorted(incoming)) incoming.sort((a, b) => a.t - b.t);
     const first = incoming[0];
     if (first === undefined) return;

@@ -101,6 +101,16 @@ describe('per-record visibility delay', () => {
     expect(await read()).toHaveLength(3000);
   });
 
+  it('lists a record added after a read in the next read (nothing cached goes stale)', async () => {
+    const before = await drain(sim.url, 'policy_events', window);
+    const added = { genTime: iso(NOW - HOUR), mailID: 'added' };
+    sim.add('policy_events', [added]);
+    const delay = sim.timeline('policy_events').find((e) => e.record === added)?.visibleAt;
+    expect(delay).toBeLessThanOrEqual(NOW - HOUR + 1_200_000);
+    const after = await drain(sim.url, 'policy_events', window);
+    expect(sorted(after.records)).toEqual(sorted([...before.records, added]));
+  });
+
   it('adds the constant visibilityDelayMs to each record delay', () => {
     const own = sim.timeline('policy_events').map((e) => e.visibleAt - e.genTime);
     sim.set({ visibilityDelayMs: 30_000 });
