@@ -195,7 +195,7 @@ export class TmesLogApi {
   }
 
   /**
-   * Whether visibility and the horizon must be checked record by record (O(window) per page),
+   * Whether visibility and the horizon must be checked record by record (O(window) per read),
    * rather than as bounds on a genTime-sorted range (the fast path benchmarks rely on).
    */
   private decidesPerRecord(): boolean {

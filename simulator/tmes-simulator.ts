@@ -124,7 +124,7 @@ export class TmesSimulator {
 
   /**
    * The next `count` log requests (of `stream` only, when given) get `response`, before any
-   * other check (queued in call order).
+   * other check (queued in call order). The API never sees them: a handle cursor does not move.
    */
   failNext(count: number, response: ScriptedResponse, stream?: StreamName): void {
     if (count > 0)
