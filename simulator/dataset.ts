@@ -32,6 +32,19 @@ export interface GenerateOptions {
   seed?: number;
   /** Fraction of mail-tracking records whose genTime has milliseconds (default 0.5). */
   msPrecision?: number;
+  /**
+   * Unknown: how much later than its `timestamp` a log is generated. When set, every record's
+   * timestamp is genTime minus 0..genTimeLagMs (mail-tracking timestamps are then cut to the
+   * second, so up to a second more); the quarantined sample has genTime 79 s after timestamp.
+   * Default: timestamp 15 s before to 3 s after genTime, as in the other public samples.
+   */
+  genTimeLagMs?: number;
+  /**
+   * Fraction of records replaced by an exact copy of the record before them (identical in
+   * every field, served as separate entries): blocked traffic logged to the second with the
+   * same sender, recipient and IP. Counts stay exact; default 0.
+   */
+  twinRate?: number;
 }
 
 /** A record with its genTime in ms, so callers can sort without re-parsing. */
@@ -54,6 +67,9 @@ export function generateDataset(o: GenerateOptions): Record<StreamName, TmesReco
   if (!Number.isFinite(o.start) || !Number.isFinite(o.end) || o.end < o.start) {
     throw new RangeError(`generateDataset: end (${o.end}) must be a time at or after start (${o.start})`);
   }
+  if (o.genTimeLagMs !== undefined && !(o.genTimeLagMs >= 0)) {
+    throw new RangeError(`generateDataset: genTimeLagMs must be >= 0, got ${o.genTimeLagMs}`);
+  }
   const result = { accepted_traffic: [], blocked_traffic: [], policy_events: [] } as Record<
     StreamName,
     TmesRecord[]
@@ -66,9 +82,27 @@ export function generateDataset(o: GenerateOptions): Record<StreamName, TmesReco
     // One generator per stream: changing one stream's count leaves the others identical.
     const rng = new SeededRandom(hash32(o.seed ?? 1, index));
     const timed = generateStream(stream, count, o, rng);
-    result[stream] = timed.sort((a, b) => a.t - b.t).map((entry) => entry.record);
+    const records = timed.sort((a, b) => a.t - b.t).map((entry) => entry.record);
+    // Own generator: twins leave every other draw, and so the rest of the dataset, unchanged.
+    result[stream] = withTwins(
+      records,
+      o.twinRate ?? 0,
+      new SeededRandom(hash32(o.seed ?? 1, index, 0x7417)),
+    );
   });
   return result;
+}
+
+/** Replaces a `rate` of the records by a deep copy of their predecessor (same genTime: still sorted). */
+function withTwins(records: TmesRecord[], rate: number, rng: SeededRandom): TmesRecord[] {
+  if (!(rate >= 0 && rate <= 1))
+    throw new RangeError(`generateDataset: twinRate must be in [0, 1], got ${rate}`);
+  if (rate === 0) return records;
+  for (let i = 1; i < records.length; i++) {
+    const previous = records[i - 1];
+    if (previous !== undefined && rng.chance(rate)) records[i] = structuredClone(previous);
+  }
+  return records;
 }
 
 function generateStream(stream: StreamName, count: number, o: GenerateOptions, rng: SeededRandom): Timed[] {
@@ -79,7 +113,7 @@ function generateStream(stream: StreamName, count: number, o: GenerateOptions, r
     // Policy events carry milliseconds in every sample; mail tracking mixes s and ms.
     const msPrecision = stream === 'policy_events' || rng.chance(o.msPrecision ?? 0.5);
     const recipients = stream === 'policy_events' ? rng.int(1, 3) : size;
-    const message = newMessage(rng, times[i] ?? o.start, msPrecision, recipients);
+    const message = newMessage(rng, times[i] ?? o.start, msPrecision, recipients, o.genTimeLagMs);
     for (let n = 0; n < size; n++) out.push(recordOf(stream, message, n, o, rng));
   });
   return out;
@@ -124,7 +158,13 @@ function sortedTimes(n: number, start: number, end: number, rng: SeededRandom): 
   return times.sort();
 }
 
-function newMessage(rng: SeededRandom, t: number, msPrecision: boolean, recipientCount: number): Message {
+function newMessage(
+  rng: SeededRandom,
+  t: number,
+  msPrecision: boolean,
+  recipientCount: number,
+  lagMs: number | undefined,
+): Message {
   const direction = rng.chance(0.7) ? 'in' : 'out';
   const [senderDomains, recipientDomains] =
     direction === 'in' ? [EXTERNAL_DOMAINS, TENANT_DOMAINS] : [TENANT_DOMAINS, EXTERNAL_DOMAINS];
@@ -144,7 +184,7 @@ function newMessage(rng: SeededRandom, t: number, msPrecision: boolean, recipien
     direction,
     sender,
     recipients: [...recipients],
-    shared: sharedFields(rng, t, sender, recipients),
+    shared: sharedFields(rng, t, sender, recipients, lagMs),
   };
 }
 
@@ -158,7 +198,7 @@ function recordOf(stream: StreamName, m: Message, n: number, o: GenerateOptions,
     case 'blocked_traffic':
       return { t: t.t, record: blockedRecord(m, n, t.text, rng) };
     case 'policy_events':
-      return { t: t.t, record: policyEvent(m, t, rng) };
+      return { t: t.t, record: policyEvent(m, t, rng, o.genTimeLagMs) };
   }
 }
 
@@ -201,9 +241,16 @@ interface Shared {
   contentKnown: boolean;
 }
 
-function sharedFields(rng: SeededRandom, t: number, sender: string, recipients: Set<string>): Shared {
-  // timestamp (event time) may be before or after genTime, as in the public samples.
-  const stamp = t + rng.int(-15_000, 3_000);
+function sharedFields(
+  rng: SeededRandom,
+  t: number,
+  sender: string,
+  recipients: Set<string>,
+  lagMs: number | undefined,
+): Shared {
+  // timestamp (event time) may be before or after genTime, as in the public samples; one draw
+  // either way, so genTimeLagMs changes the timestamps and nothing else.
+  const stamp = lagMs === undefined ? t + rng.int(-15_000, 3_000) : t - rng.int(0, lagMs);
   const domain = sender.split('@')[1] ?? 'example.com';
   return {
     timestamp: isoSeconds(stamp),
@@ -360,13 +407,14 @@ function blockedRecord(m: Message, n: number, genTime: string, rng: SeededRandom
 
 const POLICY_EVENT_WEIGHTS = POLICY_EVENT_KINDS.map((kind) => [kind, kind.weight] as const);
 
-function policyEvent(m: Message, t: PreciseTime, rng: SeededRandom): TmesRecord {
+function policyEvent(m: Message, t: PreciseTime, rng: SeededRandom, lagMs: number | undefined): TmesRecord {
   const kind = rng.weighted(POLICY_EVENT_WEIGHTS);
   const [subtype, detailsKind] = rng.pick(kind.subtypes);
   const s = m.shared;
   const domainName = (m.direction === 'in' ? m.recipients[0] : m.sender)?.split('@')[1] ?? 'example.com';
+  const stamp = lagMs === undefined ? t.t + rng.int(0, 2_000) : t.t - rng.int(0, lagMs);
   const record: TmesRecord = {
-    timestamp: new Date(t.t + rng.int(0, 2_000)).toISOString(),
+    timestamp: new Date(stamp).toISOString(),
     genTime: t.text,
     eventType: kind.eventType,
     eventSubtype: subtype,

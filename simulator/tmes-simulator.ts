@@ -2,136 +2,64 @@
  * The Trend Micro Email Security log API, simulated over real HTTP: the stand-in that tests,
  * the demo and the benchmarks share. It reproduces what makes collectors fail in production
  * (tmes-api.md): inclusive bounds, the 72-hour horizon, late indexing, 204 on empty windows,
- * tokens full of `+ / =`, undocumented order, malformed records and a flaky network.
+ * tokens full of `+ / =`, undocumented order, malformed records and a flaky network; and, one
+ * switch each (tmes-options.ts), the behaviours the documentation leaves open.
+ *
+ * This file is the HTTP side (listen, scripted answers, throttling, faults, gzip, stats); the
+ * API proper is tmes-log-api.ts.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { constants as zlibConstants, gzip } from 'node:zlib';
-import { type Clock, realSleep, systemClock } from '@sekoia/automation-sdk-shim';
+import { realSleep, systemClock } from '@sekoia/automation-sdk-shim';
 import { type GenerateOptions, STREAMS, type StreamName, type TmesRecord, generateDataset } from './dataset';
-import { malformedVariant } from './tmes-malformed';
-import { type ApiFailure, INVALID_FORMAT, type LogQuery, isFailure, parseLogQuery } from './tmes-query';
-import { StreamStore, shuffledIndex } from './tmes-store';
-import { type PageToken, decodeToken, encodeToken } from './tmes-token';
-import { SeededRandom, hash32, hashString } from './seeded-random';
+import { type LogRequest, type RecordTimeline, type Route, TmesLogApi, requestStream } from './tmes-log-api';
+import {
+  type ScriptedResponse,
+  type Settings,
+  type TmesSimulatorOptions,
+  checkSettings,
+  defaultSettings,
+  definedOnly,
+} from './tmes-options';
+import { RequestBucket } from './tmes-rate-limit';
+import { type Fault, JSON_TYPE, type Reply, faultReply, tooManyRequests, truncated } from './tmes-replies';
+import { type SimulatorStats, countReply, countRequest, newStats } from './tmes-stats';
+import { SeededRandom } from './seeded-random';
 
-export interface FaultOptions {
-  rate429?: number;
-  retryAfterSeconds?: number;
-  rate500?: number;
-  /** Destroy the socket before answering. */
-  rateDrop?: number;
-  rateHtml502?: number;
-  /** 200 with the JSON page cut in half (only when the answer would have been a page). */
-  rateTruncated?: number;
-  seed?: number;
-}
+export type {
+  ExpiredTokenAnswer,
+  FaultOptions,
+  RateLimitOptions,
+  ScriptedResponse,
+  TmesSimulatorOptions,
+  VisibilityBucket,
+  VisibilityOptions,
+} from './tmes-options';
+export type { RecordTimeline } from './tmes-log-api';
+export type { RequestCounts, SimulatorStats } from './tmes-stats';
 
-export interface ScriptedResponse {
-  status: number;
-  body?: string;
-  headers?: Record<string, string>;
-  destroy?: boolean;
-}
-
-export interface TmesSimulatorOptions {
-  /** "now" for the horizon and visibility (default systemClock). Use a ManualClock in tests. */
-  clock?: Clock;
-  username?: string;
-  apiKey?: string;
-  /** false → 404 ResourceNotAvailable on log endpoints (Log Retrieval disabled). */
-  logRetrieval?: boolean;
-  order?: 'asc' | 'desc' | 'random';
-  /** Server-side maximum records per page; a larger `limit` is clamped. */
-  pageCap?: number;
-  /** Real delay per request, for benchmarks. */
-  latencyMs?: number;
-  /** A record is served only once now >= genTime + delay (late indexing). */
-  visibilityDelayMs?: number;
-  faults?: FaultOptions;
-  /** Fraction of served records replaced by a variant with wrong types / nulls / missing keys. */
-  malformedRate?: number;
-  /** Seeds the random order and the malformed picks (default 1). */
-  seed?: number;
-  /** When the last page is exactly full, still send a nextToken (the next request gets 204). */
-  tokenOnFullLastPage?: boolean;
-}
-
-export interface SimulatorStats {
-  requests: number;
-  /** 200 responses carrying a complete page. */
-  pages: number;
-  /** Records sent in complete pages, per stream. */
-  served: Record<StreamName, number>;
-  statuses: Record<number, number>;
-  /** Connections destroyed without an answer. */
-  dropped: number;
-}
-
-type Settings = Required<Omit<TmesSimulatorOptions, 'faults'>> & { faults: FaultOptions };
-
-/** What the server sends back, before gzip. */
-interface Reply {
-  status: number;
-  body: string;
-  contentType?: string;
-  headers?: Record<string, string>;
-  /** Records carried by a complete page, for stats. */
-  page?: { stream: StreamName; count: number };
-}
-
-type Fault = '429' | '500' | 'drop' | 'html502' | 'truncated';
-
-const HORIZON_MS = 72 * 3600_000;
-const DEFAULT_LIMIT = 500;
-const JSON_TYPE = 'application/json; charset=utf-8';
-const ROUTES: ReadonlyMap<string, 'mailtracking' | 'policy'> = new Map([
+const ROUTES: ReadonlyMap<string, Route> = new Map([
   ['/api/v1/log/mailtrackinglog', 'mailtracking'],
   ['/api/v1/log/policyeventlog', 'policy'],
 ]);
-const HTML_502 =
-  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n';
 const gzipAsync = promisify(gzip);
 
 export class TmesSimulator {
-  readonly stats: SimulatorStats = {
-    requests: 0,
-    pages: 0,
-    served: { accepted_traffic: 0, blocked_traffic: 0, policy_events: 0 },
-    statuses: {},
-    dropped: 0,
-  };
+  readonly stats: SimulatorStats = newStats();
   private settings: Settings;
   private faultRandom: SeededRandom;
-  private readonly stores: Record<StreamName, StreamStore> = {
-    accepted_traffic: new StreamStore(),
-    blocked_traffic: new StreamStore(),
-    policy_events: new StreamStore(),
-  };
+  private bucket: RequestBucket;
+  private readonly api = new TmesLogApi(() => this.settings);
   private readonly scripted: { remaining: number; response: ScriptedResponse; stream?: StreamName }[] = [];
-  private loops = 0;
   private server: Server | undefined;
   private baseUrl: string | undefined;
 
   constructor(options: TmesSimulatorOptions = {}) {
-    this.settings = checkSettings({
-      clock: systemClock,
-      username: 'demo',
-      apiKey: 'demo-api-key',
-      logRetrieval: true,
-      order: 'asc',
-      pageCap: DEFAULT_LIMIT,
-      latencyMs: 0,
-      visibilityDelayMs: 0,
-      faults: {},
-      malformedRate: 0,
-      seed: 1,
-      tokenOnFullLastPage: false,
-      ...definedOnly(options),
-    });
+    this.settings = checkSettings({ ...defaultSettings(systemClock), ...definedOnly(options) });
     this.faultRandom = new SeededRandom(this.settings.faults.seed ?? 1);
+    this.bucket = new RequestBucket(this.settings.rateLimit);
   }
 
   /** Base URL, e.g. http://127.0.0.1:41234 (still answers after stop(), for "refused" tests). */
@@ -141,7 +69,7 @@ export class TmesSimulator {
   }
 
   add(stream: StreamName, records: readonly TmesRecord[]): void {
-    this.stores[stream].add(records);
+    this.api.add(stream, records);
   }
 
   generate(o: GenerateOptions): void {
@@ -184,15 +112,19 @@ export class TmesSimulator {
     });
   }
 
-  /** Changes behaviour at run time; new `faults` restart the fault sequence from their seed. */
+  /**
+   * Changes behaviour at run time; new `faults` restart the fault sequence from their seed, a
+   * new `rateLimit` starts with a full bucket.
+   */
   set(options: Partial<TmesSimulatorOptions>): void {
     this.settings = checkSettings({ ...this.settings, ...definedOnly(options) });
     if (options.faults !== undefined) this.faultRandom = new SeededRandom(options.faults.seed ?? 1);
+    if (options.rateLimit !== undefined) this.bucket = new RequestBucket(this.settings.rateLimit);
   }
 
   /**
    * The next `count` log requests (of `stream` only, when given) get `response`, before any
-   * other check (queued in call order).
+   * other check (queued in call order). The API never sees them: a handle cursor does not move.
    */
   failNext(count: number, response: ScriptedResponse, stream?: StreamName): void {
     if (count > 0)
@@ -201,30 +133,36 @@ export class TmesSimulator {
       );
   }
 
-  /** The next `count` pages answer with a nextToken equal to the request's token (a broken API). */
+  /** The next `count` pages answer with a nextToken that lists the same records again (a broken API). */
   tokenLoop(count: number): void {
-    this.loops += Math.max(0, count);
+    this.api.tokenLoop(count);
   }
 
   records(stream: StreamName): readonly TmesRecord[] {
-    return this.stores[stream].records;
+    return this.api.records(stream);
   }
 
   /**
    * What a perfect collector must have delivered for windows up to `untilMs`: records with
-   * fromMs <= genTime <= untilMs that are visible at the current clock, in the form they are
-   * served (malformed variants included), oldest first.
+   * fromMs <= filter time <= untilMs that are listed at clock time `atMs` (default: now), in
+   * the form they are served (malformed variants included), in filter-time order.
    */
-  visible(stream: StreamName, untilMs: number, fromMs = Number.NEGATIVE_INFINITY): TmesRecord[] {
-    const store = this.stores[stream];
-    const { from, to } = store.range(fromMs, Math.min(untilMs, this.visibleUntil()));
-    const out: TmesRecord[] = [];
-    for (let i = from; i < to; i++) out.push(this.servedForm(stream, i));
-    return out;
+  visible(
+    stream: StreamName,
+    untilMs: number,
+    fromMs = Number.NEGATIVE_INFINITY,
+    atMs = this.settings.clock.now(),
+  ): TmesRecord[] {
+    return this.api.listed(stream, fromMs, untilMs, atMs);
   }
 
-  private visibleUntil(): number {
-    return this.settings.clock.now() - Math.max(0, this.settings.visibilityDelayMs);
+  /**
+   * Every stored record of `stream` with its genTime, filter time and the clock time from
+   * which the API lists it (per-record visibility), so a test can compute exactly what a
+   * collector could have seen at any time (tests/helpers/late-traffic.ts).
+   */
+  timeline(stream: StreamName): RecordTimeline[] {
+    return this.api.timeline(stream);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -236,149 +174,43 @@ export class TmesSimulator {
       await this.send(req, res, { status: 404, body: 'Not Found', contentType: 'text/plain; charset=utf-8' });
       return;
     }
+    const stream = requestStream(route, url.searchParams);
+    if (stream !== undefined) countRequest(this.stats, stream, url.searchParams);
     if (this.settings.latencyMs > 0) await realSleep(this.settings.latencyMs);
-    const scripted = this.takeScripted(requestStream(route, url.searchParams));
+    const scripted = this.takeScripted(stream);
     if (scripted !== undefined) {
       this.sendScripted(req, res, scripted);
       return;
     }
-    const fault = this.drawFault();
-    if (fault === 'drop') {
-      this.stats.dropped++;
-      req.socket.destroy();
+    const retryAfter = this.bucket.take(this.settings.clock.now());
+    if (retryAfter !== undefined) {
+      await this.send(req, res, { ...tooManyRequests(retryAfter), note: 'rateLimited' });
       return;
     }
+    await this.respond(req, res, route, url.searchParams);
+  }
+
+  /** The API's answer, through the seeded network faults. */
+  private async respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    params: URLSearchParams,
+  ): Promise<void> {
+    const fault = this.drawFault();
     if (fault === '429' || fault === '500' || fault === 'html502') {
       await this.send(req, res, faultReply(fault, this.settings.faults));
       return;
     }
-    const reply = this.answer(req, route, url.searchParams);
+    if (fault === 'drop') {
+      // A handle cursor is server state: the server advanced it before the answer was lost.
+      if (this.settings.tokenStyle === 'handle') this.api.answer(logRequest(req, route, params));
+      this.stats.dropped++;
+      req.socket.destroy();
+      return;
+    }
+    const reply = this.api.answer(logRequest(req, route, params));
     await this.send(req, res, fault === 'truncated' ? truncated(reply) : reply);
-  }
-
-  /** The API proper: method, credentials, Log Retrieval, parameters, then the page. */
-  private answer(req: IncomingMessage, route: 'mailtracking' | 'policy', params: URLSearchParams): Reply {
-    const method = req.method ?? 'GET';
-    if (method !== 'GET') {
-      return failure({
-        status: 400,
-        code: 'InvalidMethod',
-        message: `The URL does not support the ${method} method.`,
-      });
-    }
-    if (!this.authorized(req.headers.authorization)) {
-      return failure({
-        status: 401,
-        code: 'AuthenticationMissingOrInvalid',
-        message: 'The credential is missing or invalid.',
-      });
-    }
-    if (!this.settings.logRetrieval) {
-      const message = `The resource requested by the ${this.settings.username} account is not available.`;
-      return failure({ status: 404, code: 'ResourceNotAvailable', message });
-    }
-    const stream = route === 'policy' ? 'policy_events' : trafficType(params.get('type'));
-    if (stream === undefined) return failure(INVALID_FORMAT);
-    const query = parseLogQuery(stream, params, this.settings.clock.now());
-    return isFailure(query) ? failure(query) : this.page(query);
-  }
-
-  private authorized(header: string | undefined): boolean {
-    const match = /^Basic\s+(\S+)\s*$/i.exec(header ?? '');
-    if (match?.[1] === undefined) return false;
-    const given = Buffer.from(match[1], 'base64');
-    const expected = Buffer.from(`${this.settings.username}:${this.settings.apiKey}`, 'utf8');
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  }
-
-  private page(query: LogQuery): Reply {
-    const window = this.windowOf(query);
-    if (window === undefined) return failure(INVALID_FORMAT);
-    const selection = this.select(query, window);
-    if (window.offset >= selection.count) return { status: 204, body: '' };
-    const limit = Math.min(query.limit ?? DEFAULT_LIMIT, this.settings.pageCap);
-    const stop = Math.min(window.offset + limit, selection.count);
-    const logs: TmesRecord[] = [];
-    for (let k = window.offset; k < stop; k++) logs.push(this.servedForm(query.stream, selection.indexAt(k)));
-    const nextToken = this.nextToken(query, window, stop, selection.count, limit);
-    return {
-      status: 200,
-      body: JSON.stringify(nextToken === undefined ? { logs } : { nextToken, logs }),
-      contentType: JSON_TYPE,
-      page: { stream: query.stream, count: logs.length },
-    };
-  }
-
-  /**
-   * The window a request reads: from its token, or (first page) the requested bounds clamped to
-   * the 72-hour horizon and to what is indexed by now. Undefined for a token that is not ours
-   * or belongs to another query.
-   */
-  private windowOf(query: LogQuery): PageToken | undefined {
-    const binding = hashString(query.binding);
-    if (query.token !== undefined) {
-      const token = decodeToken(query.token);
-      return token?.binding === binding ? token : undefined;
-    }
-    const now = this.settings.clock.now();
-    return {
-      binding,
-      lo: Math.max(query.start, now - HORIZON_MS),
-      hi: Math.min(query.end, this.visibleUntil()),
-      offset: 0,
-    };
-  }
-
-  /** The k-th record of the window in the configured order, as a store index. */
-  private select(query: LogQuery, window: PageToken): { count: number; indexAt: (k: number) => number } {
-    const store = this.stores[query.stream];
-    const { from, to } = store.range(window.lo, window.hi);
-    let count = to - from;
-    let base = (k: number): number => from + k;
-    if (query.filter !== undefined) {
-      // Filters (event, direction, domain) cost O(window): fine for tests, not for benchmarks.
-      const matching: number[] = [];
-      for (let i = from; i < to; i++) if (query.filter(store.recordAt(i))) matching.push(i);
-      count = matching.length;
-      base = (k) => matching[k] ?? -1;
-    }
-    const seed = hash32(this.settings.seed, STREAMS.indexOf(query.stream), window.lo, window.hi);
-    switch (this.settings.order) {
-      case 'asc':
-        return { count, indexAt: base };
-      case 'desc':
-        return { count, indexAt: (k) => base(count - 1 - k) };
-      case 'random':
-        return { count, indexAt: (k) => base(shuffledIndex(k, count, seed)) };
-    }
-  }
-
-  private nextToken(
-    query: LogQuery,
-    window: PageToken,
-    stop: number,
-    count: number,
-    limit: number,
-  ): string | undefined {
-    if (this.loops > 0) {
-      this.loops--;
-      return query.token ?? encodeToken(window);
-    }
-    const full = stop - window.offset === limit;
-    if (stop < count || (this.settings.tokenOnFullLastPage && full))
-      return encodeToken({ ...window, offset: stop });
-    return undefined;
-  }
-
-  /** The record at store index `index` as served: a stable malformed variant for a stable few. */
-  private servedForm(stream: StreamName, index: number): TmesRecord {
-    const store = this.stores[stream];
-    const record = store.recordAt(index);
-    const rate = this.settings.malformedRate;
-    if (rate <= 0) return record;
-    const seq = store.seqAt(index);
-    const roll = hash32(this.settings.seed, STREAMS.indexOf(stream), seq) / 4294967296;
-    return roll < rate ? malformedVariant(stream, record, hash32(seq, this.settings.seed, 7)) : record;
   }
 
   private takeScripted(stream: StreamName | undefined): ScriptedResponse | undefined {
@@ -432,10 +264,7 @@ export class TmesSimulator {
       headers['Content-Encoding'] = 'gzip';
       headers.Vary = 'Accept-Encoding';
     }
-    if (reply.page !== undefined) {
-      this.stats.pages++;
-      this.stats.served[reply.page.stream] += reply.page.count;
-    }
+    countReply(this.stats, reply);
     this.write(res, reply.status, headers, body);
   }
 
@@ -461,70 +290,11 @@ export class TmesSimulator {
   }
 }
 
-function trafficType(type: string | null): StreamName | undefined {
-  return type === 'accepted_traffic' || type === 'blocked_traffic' ? type : undefined;
-}
-
-function failure(problem: ApiFailure): Reply {
-  return {
-    status: problem.status,
-    body: JSON.stringify({ code: problem.code, message: problem.message }),
-    contentType: JSON_TYPE,
-  };
-}
-
-function faultReply(fault: Exclude<Fault, 'drop' | 'truncated'>, options: FaultOptions): Reply {
-  switch (fault) {
-    case '429': {
-      const seconds = options.retryAfterSeconds ?? 1;
-      const message = `Too many requests. Retry after ${seconds} seconds.`;
-      return {
-        ...failure({ status: 429, code: 'TooManyRequests', message }),
-        headers: { 'Retry-After': String(seconds) },
-      };
-    }
-    case '500':
-      return failure({ status: 500, code: 'InternalServerError', message: 'Internal server error.' });
-    case 'html502':
-      return { status: 502, body: HTML_502, contentType: 'text/html' };
-  }
-}
-
-/** Half of a page's bytes: valid HTTP, invalid JSON. Non-page answers pass through untouched. */
-function truncated(reply: Reply): Reply {
-  if (reply.status !== 200) return reply;
-  const bytes = Buffer.from(reply.body, 'utf8');
-  return {
-    status: 200,
-    body: bytes.subarray(0, Math.floor(bytes.length / 2)).toString('utf8'),
-    contentType: JSON_TYPE,
-  };
+function logRequest(req: IncomingMessage, route: Route, params: URLSearchParams): LogRequest {
+  return { method: req.method ?? 'GET', authorization: req.headers.authorization, route, params };
 }
 
 function acceptsGzip(req: IncomingMessage): boolean {
   const header = req.headers['accept-encoding'];
   return typeof header === 'string' && /\bgzip\b/i.test(header);
-}
-
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
-
-function checkSettings(settings: Settings): Settings {
-  const problems: string[] = [];
-  if (!Number.isInteger(settings.pageCap) || settings.pageCap < 1)
-    problems.push('pageCap must be an integer >= 1');
-  if (!(settings.latencyMs >= 0)) problems.push('latencyMs must be >= 0');
-  if (!(settings.visibilityDelayMs >= 0)) problems.push('visibilityDelayMs must be >= 0');
-  if (!(settings.malformedRate >= 0 && settings.malformedRate <= 1))
-    problems.push('malformedRate must be in [0, 1]');
-  if (problems.length > 0) throw new RangeError(`Invalid TMES simulator options: ${problems.join('; ')}.`);
-  return settings;
-}
-
-/** Which stream a log request is for (undefined when its `type` is not one). */
-function requestStream(route: 'mailtracking' | 'policy', params: URLSearchParams): StreamName | undefined {
-  if (route === 'policy') return 'policy_events';
-  const type = params.get('type');
-  return type === 'accepted_traffic' || type === 'blocked_traffic' ? type : undefined;
 }

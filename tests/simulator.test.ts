@@ -573,17 +573,25 @@ describe('transport', () => {
     expect(gunzipSync(zipped.body).toString('utf8')).toBe(plain.text);
   });
 
-  it('counts requests, pages, records and statuses', async () => {
+  it('counts requests (per stream, first and token pages), pages, records and statuses', async () => {
     sim.generate({ start: NOW - 2 * HOUR, end: NOW - HOUR, counts: { accepted_traffic: 120 }, seed: 1 });
     await drain(sim.url, 'accepted_traffic', { start: iso(NOW - 2 * HOUR), end: iso(NOW), limit: '50' });
     await httpGet(logUrl(sim.url, 'policy_events'));
     await httpGet(logUrl(sim.url, 'policy_events'), {});
     expect(sim.stats).toEqual({
       requests: 5,
+      requestsByStream: {
+        accepted_traffic: { withoutToken: 1, withToken: 2 },
+        blocked_traffic: { withoutToken: 0, withToken: 0 },
+        policy_events: { withoutToken: 2, withToken: 0 },
+      },
       pages: 3,
       served: { accepted_traffic: 120, blocked_traffic: 0, policy_events: 0 },
       statuses: { 200: 3, 204: 1, 401: 1 },
       dropped: 0,
+      emptyPages: 0,
+      expiredTokens: 0,
+      rateLimited: 0,
     });
   });
 
