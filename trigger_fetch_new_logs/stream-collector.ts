@@ -55,6 +55,8 @@ export interface CollectorLimits {
   /** First retry of a set-aside window; doubles per attempt up to setAsideMaxRetryMs. */
   setAsideRetryMs: number;
   setAsideMaxRetryMs: number;
+  /** The identity journal is compacted once its segments hold this many entries (or the ledger's size). */
+  compactionMinEntries: number;
 }
 
 export const DEFAULT_LIMITS: CollectorLimits = {
@@ -73,6 +75,7 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   narrowAfterFailures: 3,
   setAsideRetryMs: 10 * 60_000,
   setAsideMaxRetryMs: 6 * 3_600_000,
+  compactionMinEntries: 2_000,
 };
 
 export interface StreamCollectorOptions {
@@ -141,7 +144,12 @@ export class StreamCollector {
     // otherwise start the stream in the server's future.
     const start = this.now() - options.settings.firstRunLookbackMs;
     this.checkpoint = initial ?? { cursor: start, rereads: [], setAside: [] };
-    this.journal = new LedgerJournal(options.book.objects, options.stream.name, options.logger);
+    this.journal = new LedgerJournal(
+      options.book.objects,
+      options.stream.name,
+      options.logger,
+      this.limits.compactionMinEntries,
+    );
     this.ages = rereadAges(options.settings.lateWindowMs);
   }
 
@@ -374,10 +382,11 @@ export class StreamCollector {
     const batch = new Batch();
     let records = 0;
     this.readFailed = false;
-    const iterator = pages(stream, range, settings.pageSize, signal)[Symbol.asyncIterator]();
+    let iterator: AsyncIterator<WindowPage> | undefined;
     for (;;) {
       let next: IteratorResult<WindowPage>;
       try {
+        iterator ??= pages(stream, range, settings.pageSize, signal)[Symbol.asyncIterator]();
         next = await iterator.next();
       } catch (error) {
         this.readFailed = true;
