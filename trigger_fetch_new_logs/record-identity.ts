@@ -52,9 +52,9 @@ export function safeRecordForm(value: unknown): unknown {
     into: Record<string, unknown> | unknown[];
     key: string | number;
     depth: number;
-  }[] = [{ from: value, into: root as Record<string, unknown>, key: 'value', depth: 0 }];
-  while (stack.length > 0) {
-    const { from, into, key, depth } = stack.pop()!;
+  }[] = [{ from: value, into: root, key: 'value', depth: 0 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { from, into, key, depth } = item;
     const set = (v: unknown): void => {
       (into as Record<string | number, unknown>)[key] = v;
     };

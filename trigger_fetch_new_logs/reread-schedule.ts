@@ -42,9 +42,10 @@ export function scheduleReread(
   toleranceMs: number,
 ): RereadRange[] {
   let pass = fromPass;
-  while (pass < ages.length && readAt - range.end >= ages[pass]!) pass++;
-  if (pass >= ages.length) return [...rereads];
-  const hold = rereadHoldMs(ages[pass]!, frequencyMs);
+  while (readAt - range.end >= (ages[pass] ?? 0) && pass < ages.length) pass++;
+  const age = ages[pass];
+  if (age === undefined) return [...rereads];
+  const hold = rereadHoldMs(age, frequencyMs);
   const result = [...rereads];
   const neighbour = result.findIndex(
     (r) =>
@@ -53,11 +54,9 @@ export function scheduleReread(
       r.start <= range.end + toleranceMs &&
       Math.max(r.end, range.end) - Math.min(r.start, range.start) <= hold,
   );
-  if (neighbour < 0) result.push({ start: range.start, end: range.end, pass });
-  else {
-    const r = result[neighbour]!;
-    result[neighbour] = { start: Math.min(r.start, range.start), end: Math.max(r.end, range.end), pass };
-  }
+  const r = result[neighbour];
+  if (r === undefined) result.push({ start: range.start, end: range.end, pass });
+  else result[neighbour] = { start: Math.min(r.start, range.start), end: Math.max(r.end, range.end), pass };
   return result.sort((a, b) => a.start - b.start || a.pass - b.pass);
 }
 

@@ -558,7 +558,6 @@ export class StreamCollector {
   private async complete(window: PlannedWindow): Promise<void> {
     const end = this.safeEnd(window);
     const { window: _done, ...rest } = this.checkpoint;
-    void _done;
     this.checkpoint = {
       ...rest,
       cursor: end - this.limits.overlapMs,
@@ -593,7 +592,7 @@ export class StreamCollector {
   /** Counts a failed read; true once the same range failed narrowAfterFailures times in a row. */
   private noteFailure(kind: ReadKind, range: { start: number; end: number }): boolean {
     const f = this.failing;
-    if (f !== undefined && f.kind === kind && f.start === range.start && f.end === range.end) f.count++;
+    if (f?.kind === kind && f.start === range.start && f.end === range.end) f.count++;
     else this.failing = { kind, start: range.start, end: range.end, count: 1 };
     return (this.failing?.count ?? 0) >= this.limits.narrowAfterFailures;
   }
@@ -625,7 +624,6 @@ export class StreamCollector {
     if (!this.isolatedProbed) return;
     this.setAside(window, error);
     const { window: _w, ...rest } = this.checkpoint;
-    void _w;
     this.checkpoint = { ...rest, cursor: window.end + 1 };
     this.spanMs = this.limits.minWindowMs;
     await this.commit();
@@ -661,7 +659,7 @@ export class StreamCollector {
     this.isolatedProbed = false;
     const f = this.failing;
     const kind = range.kind ?? 'window';
-    if (f === undefined || f.kind !== kind || f.start !== range.start || f.end !== range.end) return false;
+    if (f?.kind !== kind || f.start !== range.start || f.end !== range.end) return false;
     if (f.count < this.limits.narrowAfterFailures) return false;
     return kind !== 'window' || range.end - range.start <= this.limits.minWindowMs;
   }
@@ -673,10 +671,8 @@ export class StreamCollector {
   private async probeNeighbour(range: { start: number; end: number }, signal: AbortSignal): Promise<void> {
     const { stream, settings, pages } = this.options;
     const probe = { start: range.start - this.limits.minWindowMs, end: range.start - 1 };
-    for await (const page of pages(stream, probe, settings.pageSize, signal)) {
-      this.options.metrics.rereadPage(this.name);
-      void page;
-    }
+    const iterator = pages(stream, probe, settings.pageSize, signal)[Symbol.asyncIterator]();
+    while ((await iterator.next()).done !== true) this.options.metrics.rereadPage(this.name);
     this.isolatedProbed = true;
   }
 
@@ -717,7 +713,6 @@ export class StreamCollector {
 
 function withoutMigrated(checkpoint: StreamCheckpoint): StreamCheckpoint {
   const { migrated: _m, ...rest } = checkpoint;
-  void _m;
   return rest;
 }
 

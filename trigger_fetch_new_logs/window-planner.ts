@@ -55,7 +55,6 @@ export function planWindow(checkpoint: StreamCheckpoint, now: number, limits: Wi
       };
     }
     const { window: _dropped, ...rest } = checkpoint;
-    void _dropped;
     const clamped: StreamCheckpoint = { ...rest, cursor: horizon };
     return { ...planWindow(clamped, now, limits), clampedMs: horizon - from };
   }

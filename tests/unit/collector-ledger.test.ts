@@ -16,6 +16,7 @@ import {
   type PageSource,
 } from '../../trigger_fetch_new_logs/stream-collector';
 import { STREAMS } from '../../trigger_fetch_new_logs/streams';
+import type { WindowPage } from '../../trigger_fetch_new_logs/window-page';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 const MIN = 60_000;
@@ -36,25 +37,26 @@ class FakeApi {
     private readonly clock: ManualClock,
   ) {}
 
-  pages: PageSource = (_stream, window, pageSize) => {
+  pages: PageSource = (_stream, window, pageSize) => this.read(window, pageSize);
+
+  private async *read(window: { start: number; end: number }, pageSize: number): AsyncGenerator<WindowPage> {
     const clock = this.clock;
-    const self = this;
-    return (async function* () {
-      const visible = self.records
+    {
+      const visible = this.records
         .filter((r) => {
           const t = Date.parse(r.genTime);
           return t >= window.start && t <= window.end && t + (r.visibleAfterMs ?? 0) <= clock.now();
         })
         .map(({ visibleAfterMs: _v, ...r }) => r);
-      self.requests++;
+      this.requests++;
       if (visible.length === 0) return; // a 204: one request, no page
       for (let i = 0; i < visible.length; i += pageSize) {
-        if (i > 0) self.requests++;
+        if (i > 0) this.requests++;
         await Promise.resolve();
         yield { logs: visible.slice(i, i + pageSize), restart: false };
       }
-    })();
-  };
+    }
+  }
 }
 
 function setup(options: {
