@@ -26,7 +26,10 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Deeper than this, a record is not one the API sends: refused before the call stack overflows. */
-export const MAX_RECORD_DEPTH = 100;
+export const MAX_RECORD_DEPTH = 1_000;
+
+/** How deep safeRecordForm keeps a record (API records are three or four levels deep). */
+export const SAFE_FORM_DEPTH = 64;
 
 /** A record nested deeper than MAX_RECORD_DEPTH: it has no canonical form (see safeRecordForm). */
 export class RecordTooDeepError extends Error {
@@ -37,15 +40,15 @@ export class RecordTooDeepError extends Error {
 }
 
 /** What replaces a value nested too deep in safeRecordForm. */
-export const DEPTH_MARKER = `[cut: nested more than ${MAX_RECORD_DEPTH / 2} levels deep]`;
+export const DEPTH_MARKER = `[cut: nested more than ${SAFE_FORM_DEPTH} levels deep]`;
 
 /**
- * A copy of `value` that any reader can process: JSON data only, nested at most half of
- * MAX_RECORD_DEPTH, deeper values replaced by DEPTH_MARKER. The same input always gives the
+ * A copy of `value` that any reader can process: JSON data only, nested at most
+ * SAFE_FORM_DEPTH levels, deeper values replaced by DEPTH_MARKER. The same input always gives the
  * same copy, so its identity is stable across re-reads. Iterative: no depth can overflow it.
  */
 export function safeRecordForm(value: unknown): unknown {
-  const limit = MAX_RECORD_DEPTH / 2;
+  const limit = SAFE_FORM_DEPTH;
   const root: { value?: unknown } = {};
   const stack: {
     from: unknown;
