@@ -242,6 +242,7 @@ describe('trigger_fetch_new_logs.json', () => {
       api_key: 'k',
       intake_key: 'i',
       intake_server: 'https://intake.sekoia.io',
+      late_window: 30,
       log_types: ['accepted_traffic', 'blocked_traffic', 'policy_events'],
       frequency: 60,
       batch_size: 500,

@@ -1,26 +1,57 @@
-import { ConfigurationError, type CheckpointStore, type Logger } from '@sekoia/automation-sdk-shim';
+import {
+  ConfigurationError,
+  type CheckpointStore,
+  type Logger,
+  type NamedObjects,
+} from '@sekoia/automation-sdk-shim';
+import type { LedgerEntry } from './identity-ledger';
 import { parseIsoTime } from './iso-time';
-import { STREAM_NAMES, type StreamName } from './streams';
+import { isStreamName, STREAM_NAMES, type StreamName } from './streams';
 
-/** A record identity with the time that decides whether it is still at a window edge. */
-export type EdgeEntry = readonly [key: string, time: number];
+/** A range read once that a later pass reads again, for logs the API listed late. */
+export interface RereadRange {
+  start: number;
+  end: number;
+  /** Index (into the re-read schedule) of the next pass due for this range. */
+  pass: number;
+}
 
-/** Where a stream stands. Everything before `cursor` has been acknowledged by the intake. */
+/** A minimal window that kept failing while the API worked: skipped for now, read again later. */
+export interface SetAsideRange {
+  start: number;
+  end: number;
+  /** The last error reading it (no secret: describeError of a typed error). */
+  error: string;
+  attempts: number;
+  /** When to try it again, epoch ms. */
+  retryAt: number;
+}
+
+/**
+ * Where a stream stands. Everything before `cursor` has been acknowledged by the intake,
+ * except ranges listed in `setAside`. The identities of what was delivered in the trailing
+ * period live in the stream's ledger journal (see LedgerJournal), not here: this head stays
+ * small whatever the traffic.
+ */
 export interface StreamCheckpoint {
   /** Start of the next window, epoch ms. */
   cursor: number;
-  /** The window being read, with the identities of its records already acknowledged. */
-  window?: { start: number; end: number; delivered: string[] };
-  /** Identities of the records at the end of the last window, which the next one re-reads. */
-  edge: EdgeEntry[];
+  /** The window being read (its delivered records are in the ledger). */
+  window?: { start: number; end: number };
+  /** Ranges already read that re-read passes must read again (late logs). */
+  rereads: RereadRange[];
+  setAside: SetAsideRange[];
+  /** Identities from a version-2 checkpoint, to journal once (then dropped). */
+  migrated?: LedgerEntry[];
 }
 
-export const CHECKPOINT_VERSION = 2;
+export const CHECKPOINT_VERSION = 3;
 
 interface StoredStream {
   cursor: string;
-  window?: { start: string; end: string; delivered: string[] };
-  edge: [string, number | null][];
+  window?: { start: string; end: string };
+  rereads: { start: string; end: string; pass: number }[];
+  setAside: { start: string; end: string; error: string; attempts: number; retryAt: string }[];
 }
 
 /**
@@ -45,6 +76,11 @@ export class CheckpointBook {
       this.streams.set(name, checkpoint);
     }
     return this.streams;
+  }
+
+  /** Where the streams' ledger journals live: next to this document. */
+  get objects(): NamedObjects {
+    return this.store.objects;
   }
 
   get(stream: StreamName): StreamCheckpoint | undefined {
@@ -82,12 +118,15 @@ export class CheckpointBook {
     for (const [name, c] of this.streams) {
       streams[name] = {
         cursor: iso(c.cursor),
-        ...(c.window === undefined
-          ? {}
-          : {
-              window: { start: iso(c.window.start), end: iso(c.window.end), delivered: c.window.delivered },
-            }),
-        edge: c.edge.map(([key, time]) => [key, Number.isFinite(time) ? time : null]),
+        ...(c.window === undefined ? {} : { window: { start: iso(c.window.start), end: iso(c.window.end) } }),
+        rereads: c.rereads.map((r) => ({ start: iso(r.start), end: iso(r.end), pass: r.pass })),
+        setAside: c.setAside.map((r) => ({
+          start: iso(r.start),
+          end: iso(r.end),
+          error: r.error,
+          attempts: r.attempts,
+          retryAt: iso(r.retryAt),
+        })),
       };
       legacy[name] = { last_timestamp: Math.floor((c.window?.start ?? c.cursor) / 1000) };
     }
@@ -105,10 +144,23 @@ function parseDocument(document: unknown, where: string, logger: Logger): Map<St
   if (typeof document !== 'object' || Array.isArray(document))
     throw unreadable(where, 'it is not a JSON object');
   const doc = document as Record<string, unknown>;
-  if (doc.version === CHECKPOINT_VERSION) {
-    const streams = (doc.streams ?? {}) as Record<string, unknown>;
-    for (const name of STREAM_NAMES) {
-      if (streams[name] !== undefined) result.set(name, parseStream(streams[name], name, where));
+  if (doc.version === CHECKPOINT_VERSION || doc.version === 2) {
+    if (typeof doc.streams !== 'object' || doc.streams === null || Array.isArray(doc.streams))
+      throw unreadable(where, '"streams" is not an object');
+    const streams = doc.streams as Record<string, unknown>;
+    for (const name of Object.keys(streams)) {
+      if (!isStreamName(name)) throw unreadable(where, `"streams" names an unknown stream "${name}"`);
+      const parse = doc.version === 2 ? parseVersion2Stream : parseStream;
+      result.set(name, parse(streams[name], name, where));
+      if (doc.version === 2) {
+        logger.log(
+          'info',
+          `Resuming ${name} from a version-2 checkpoint (its identities move to the ledger journal).`,
+          {
+            stream: name,
+          },
+        );
+      }
     }
     return result;
   }
@@ -117,7 +169,7 @@ function parseDocument(document: unknown, where: string, logger: Logger): Map<St
     const entry = doc[name] as { last_timestamp?: unknown } | undefined;
     if (typeof entry?.last_timestamp === 'number' && Number.isFinite(entry.last_timestamp)) {
       // Python resumed inclusively at this second; so do we (its dedup keys cannot be reused).
-      result.set(name, { cursor: entry.last_timestamp * 1000, edge: [] });
+      result.set(name, { cursor: entry.last_timestamp * 1000, rereads: [], setAside: [] });
       logger.log('info', `Resuming ${name} from the checkpoint of the Python Trend Micro module.`, {
         stream: name,
         cursor: iso(entry.last_timestamp * 1000),
@@ -130,21 +182,77 @@ function parseDocument(document: unknown, where: string, logger: Logger): Map<St
   return result;
 }
 
+/** A version-3 stream head, checked field by field (a hand-edited file must not half-load). */
 function parseStream(value: unknown, name: StreamName, where: string): StreamCheckpoint {
-  const stored = value as Partial<StoredStream> | null;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw unreadable(where, `"${name}" is not an object`);
+  const stored = value as Partial<Record<keyof StoredStream, unknown>>;
+  const cursor = parseIsoTime(stored.cursor);
+  if (cursor === undefined) throw unreadable(where, `"${name}" has no valid cursor`);
+  const checkpoint: StreamCheckpoint = { cursor, rereads: [], setAside: [] };
+  if (stored.window !== undefined) checkpoint.window = parseRange(stored.window, `${name}.window`, where);
+  if (!Array.isArray(stored.rereads)) throw unreadable(where, `"${name}.rereads" is not a list`);
+  checkpoint.rereads = stored.rereads.map((r: unknown, i) => {
+    const range = parseRange(r, `${name}.rereads[${i}]`, where);
+    const pass = (r as { pass?: unknown }).pass;
+    if (!Number.isSafeInteger(pass) || (pass as number) < 0)
+      throw unreadable(where, `"${name}.rereads[${i}].pass" is not a whole number`);
+    return { ...range, pass: pass as number };
+  });
+  if (!Array.isArray(stored.setAside)) throw unreadable(where, `"${name}.setAside" is not a list`);
+  checkpoint.setAside = stored.setAside.map((r: unknown, i) => {
+    const field = `${name}.setAside[${i}]`;
+    const range = parseRange(r, field, where);
+    const { error, attempts, retryAt } = r as { error?: unknown; attempts?: unknown; retryAt?: unknown };
+    const retry = parseIsoTime(retryAt);
+    if (typeof error !== 'string' || !Number.isSafeInteger(attempts) || retry === undefined)
+      throw unreadable(
+        where,
+        `"${field}" needs error (text), attempts (whole number) and retryAt (ISO time)`,
+      );
+    return { ...range, error, attempts: attempts as number, retryAt: retry };
+  });
+  return checkpoint;
+}
+
+function parseRange(value: unknown, field: string, where: string): { start: number; end: number } {
+  const { start, end } = (value ?? {}) as { start?: unknown; end?: unknown };
+  const s = parseIsoTime(start);
+  const e = parseIsoTime(end);
+  if (s === undefined || e === undefined || e < s)
+    throw unreadable(where, `"${field}" needs start and end ISO times, start not after end`);
+  return { start: s, end: e };
+}
+
+/**
+ * Version 2 kept the identities in the document: `window.delivered` (the window in progress)
+ * and `edge` ([identity, time] at the last window's end). Each was delivered once (version 2
+ * merged identical records), so each becomes a ledger entry with count 1.
+ */
+function parseVersion2Stream(value: unknown, name: StreamName, where: string): StreamCheckpoint {
+  const stored = value as {
+    cursor?: unknown;
+    window?: { start?: unknown; end?: unknown; delivered?: unknown };
+    edge?: unknown;
+  } | null;
   const cursor = parseIsoTime(stored?.cursor);
   if (stored === null || cursor === undefined) throw unreadable(where, `"${name}" has no valid cursor`);
-  const edge: EdgeEntry[] = Array.isArray(stored.edge)
-    ? stored.edge
-        .filter((e): e is [string, number | null] => Array.isArray(e) && typeof e[0] === 'string')
-        .map(([key, t]) => [key, typeof t === 'number' ? t : Number.POSITIVE_INFINITY] as const)
-    : [];
-  const w = stored.window;
-  const start = parseIsoTime(w?.start);
-  const end = parseIsoTime(w?.end);
-  if (w === undefined || start === undefined || end === undefined) return { cursor, edge };
-  const delivered = Array.isArray(w.delivered) ? w.delivered.filter((k) => typeof k === 'string') : [];
-  return { cursor, edge, window: { start, end, delivered } };
+  const migrated: LedgerEntry[] = [];
+  if (Array.isArray(stored.edge)) {
+    for (const e of stored.edge as unknown[]) {
+      if (!Array.isArray(e) || typeof e[0] !== 'string') continue;
+      const time = typeof e[1] === 'number' && Number.isFinite(e[1]) ? e[1] : cursor;
+      migrated.push([e[0], 1, time]);
+    }
+  }
+  const checkpoint: StreamCheckpoint = { cursor, rereads: [], setAside: [], migrated };
+  const start = parseIsoTime(stored.window?.start);
+  const end = parseIsoTime(stored.window?.end);
+  if (start === undefined || end === undefined) return checkpoint;
+  checkpoint.window = { start, end };
+  const delivered = Array.isArray(stored.window?.delivered) ? (stored.window.delivered as unknown[]) : [];
+  for (const key of delivered) if (typeof key === 'string') migrated.push([key, 1, end]);
+  return checkpoint;
 }
 
 function unreadable(where: string, why: string): ConfigurationError {

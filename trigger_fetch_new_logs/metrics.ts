@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { StreamName } from './streams';
 
 /**
@@ -14,6 +14,11 @@ export class StreamMetrics {
   private readonly clampedCounter: Counter<'type'>;
   private readonly truncatedCounter: Counter<'type'>;
   private readonly lagGauge: Gauge<'type'>;
+  private readonly lateCounter: Counter<'type'>;
+  private readonly latenessHistogram: Histogram<'type'>;
+  private readonly rereadPagesCounter: Counter<'type'>;
+  private readonly poisonCounter: Counter<'type'>;
+  private readonly setAsideCounter: Counter<'type'>;
   /** Plain totals for summaries and tests (prom-client reads are async). */
   readonly totals = new Map<StreamName, StreamTotals>();
 
@@ -38,6 +43,26 @@ export class StreamMetrics {
       'Seconds of logs skipped because the cursor was older than the API 72-hour horizon',
     );
     this.truncatedCounter = counter('truncated_records', 'Records cut to fit the 250 kB intake event limit');
+    this.lateCounter = counter(
+      'late_messages',
+      'Records first found by a re-read pass (listed late by the API)',
+    );
+    this.latenessHistogram = new Histogram({
+      name: 'symphony_module_trend_micro_late_seconds',
+      help: 'How old late records were when a re-read pass found them (seconds after their time)',
+      labelNames: ['type'],
+      buckets: [30, 60, 120, 300, 600, 1200, 1800, 3600, 7200],
+      registers,
+    });
+    this.rereadPagesCounter = counter('reread_pages', 'API pages read again by late-log re-read passes');
+    this.poisonCounter = counter(
+      'unprocessable_records',
+      'Records that could not be processed as they were (too deep, too odd): forwarded in a safe form or skipped',
+    );
+    this.setAsideCounter = counter(
+      'set_aside_windows',
+      'Minimal time windows that kept failing while the API worked, set aside to be read again later',
+    );
     this.lagGauge = new Gauge({
       name: 'symphony_module_trend_micro_events_lag_seconds',
       help: 'How far behind now the stream cursor is',
@@ -57,6 +82,11 @@ export class StreamMetrics {
         clampedSeconds: 0,
         truncated: 0,
         lagSeconds: 0,
+        late: 0,
+        latenessSeconds: [],
+        rereadPages: 0,
+        unprocessable: 0,
+        setAside: 0,
       };
       this.totals.set(stream, totals);
     }
@@ -93,6 +123,30 @@ export class StreamMetrics {
     this.truncatedCounter.inc({ type: stream }, n);
   }
 
+  /** A record found by a re-read pass, `seconds` after its time, was acknowledged. */
+  late(stream: StreamName, seconds: number): void {
+    const totals = this.for(stream);
+    totals.late += 1;
+    if (totals.latenessSeconds.length < 10_000) totals.latenessSeconds.push(seconds);
+    this.lateCounter.inc({ type: stream });
+    this.latenessHistogram.observe({ type: stream }, seconds);
+  }
+
+  rereadPage(stream: StreamName): void {
+    this.for(stream).rereadPages += 1;
+    this.rereadPagesCounter.inc({ type: stream });
+  }
+
+  unprocessable(stream: StreamName): void {
+    this.for(stream).unprocessable += 1;
+    this.poisonCounter.inc({ type: stream });
+  }
+
+  setAside(stream: StreamName): void {
+    this.for(stream).setAside += 1;
+    this.setAsideCounter.inc({ type: stream });
+  }
+
   lag(stream: StreamName, seconds: number): void {
     this.for(stream).lagSeconds = seconds;
     this.lagGauge.set({ type: stream }, seconds);
@@ -107,4 +161,10 @@ export interface StreamTotals {
   clampedSeconds: number;
   truncated: number;
   lagSeconds: number;
+  late: number;
+  /** The first 10,000 lateness observations (tests, summaries). */
+  latenessSeconds: number[];
+  rereadPages: number;
+  unprocessable: number;
+  setAside: number;
 }

@@ -4,8 +4,9 @@ import { parseIsoTime } from './iso-time';
 /**
  * A record's identity for dedup: a hash of its whole content, keys sorted, so it does not
  * depend on the order the API lists fields in. mailID alone is not unique (one record per
- * recipient) and policy events have no id at all; two records identical in every field are
- * indistinguishable to any reader of the API, so they are one event.
+ * recipient) and policy events have no id at all. Two records identical in every field share
+ * an identity: dedup counts occurrences of it (see DeliveryLedger), it does not merge them.
+ * Throws RecordTooDeepError for a record nested deeper than MAX_RECORD_DEPTH.
  */
 export function recordKey(stream: string, record: unknown): string {
   // One-shot hash of one string: the same digest as update(stream), update('\n'), update(json),
@@ -20,8 +21,64 @@ export function recordKey(stream: string, record: unknown): string {
  * runs for every record collected).
  */
 export function canonicalJson(value: unknown): string {
-  const sorted = sortedCopy(value);
-  return sorted === NOT_PLAIN ? slowCanonicalJson(value) : JSON.stringify(sorted);
+  const sorted = sortedCopy(value, 0);
+  return sorted === NOT_PLAIN ? slowCanonicalJson(value, 0) : JSON.stringify(sorted);
+}
+
+/** Deeper than this, a record is not one the API sends: refused before the call stack overflows. */
+export const MAX_RECORD_DEPTH = 1_000;
+
+/** How deep safeRecordForm keeps a record (API records are three or four levels deep). */
+export const SAFE_FORM_DEPTH = 64;
+
+/** A record nested deeper than MAX_RECORD_DEPTH: it has no canonical form (see safeRecordForm). */
+export class RecordTooDeepError extends Error {
+  constructor() {
+    super(`the record is nested more than ${MAX_RECORD_DEPTH} levels deep`);
+    this.name = 'RecordTooDeepError';
+  }
+}
+
+/** What replaces a value nested too deep in safeRecordForm. */
+export const DEPTH_MARKER = `[cut: nested more than ${SAFE_FORM_DEPTH} levels deep]`;
+
+/**
+ * A copy of `value` that any reader can process: JSON data only, nested at most
+ * SAFE_FORM_DEPTH levels, deeper values replaced by DEPTH_MARKER. The same input always gives the
+ * same copy, so its identity is stable across re-reads. Iterative: no depth can overflow it.
+ */
+export function safeRecordForm(value: unknown): unknown {
+  const limit = SAFE_FORM_DEPTH;
+  const root: { value?: unknown } = {};
+  const stack: {
+    from: unknown;
+    into: Record<string, unknown> | unknown[];
+    key: string | number;
+    depth: number;
+  }[] = [{ from: value, into: root, key: 'value', depth: 0 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { from, into, key, depth } = item;
+    const set = (v: unknown): void => {
+      (into as Record<string | number, unknown>)[key] = v;
+    };
+    if (from === null || typeof from === 'string' || typeof from === 'boolean') set(from);
+    else if (typeof from === 'number') set(Number.isFinite(from) ? from : null);
+    else if (typeof from !== 'object') set(null);
+    else if (depth >= limit) set(DEPTH_MARKER);
+    else if (Array.isArray(from)) {
+      const copy: unknown[] = new Array<unknown>(from.length).fill(null);
+      set(copy);
+      from.forEach((item, i) => stack.push({ from: item, into: copy, key: i, depth: depth + 1 }));
+    } else {
+      const copy: Record<string, unknown> = {};
+      set(copy);
+      for (const k of Object.keys(from)) {
+        if (k === '__proto__') continue;
+        stack.push({ from: (from as Record<string, unknown>)[k], into: copy, key: k, depth: depth + 1 });
+      }
+    }
+  }
+  return root.value;
 }
 
 const NOT_PLAIN = Symbol('not plain JSON data');
@@ -31,7 +88,7 @@ const NOT_PLAIN = Symbol('not plain JSON data');
  * serialise like the field-by-field definition: undefined (a member or a hole), functions,
  * symbols, bigints, toJSON, `__proto__`, and index-like keys (objects list those first).
  */
-function sortedCopy(value: unknown): unknown {
+function sortedCopy(value: unknown, depth: number): unknown {
   if (value === null) return null;
   switch (typeof value) {
     case 'string':
@@ -43,10 +100,11 @@ function sortedCopy(value: unknown): unknown {
     default:
       return NOT_PLAIN;
   }
+  if (depth >= MAX_RECORD_DEPTH) throw new RecordTooDeepError();
   if (Array.isArray(value)) {
     const items: unknown[] = [];
     for (const item of value) {
-      const copy = sortedCopy(item);
+      const copy = sortedCopy(item, depth + 1);
       if (copy === NOT_PLAIN) return NOT_PLAIN;
       items.push(copy);
     }
@@ -57,7 +115,7 @@ function sortedCopy(value: unknown): unknown {
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(object).sort()) {
     if (key === '__proto__' || isDigit(key.charCodeAt(0))) return NOT_PLAIN;
-    const member = sortedCopy(object[key]);
+    const member = sortedCopy(object[key], depth + 1);
     if (member === NOT_PLAIN) return NOT_PLAIN;
     copy[key] = member;
   }
@@ -69,13 +127,17 @@ function isDigit(code: number): boolean {
 }
 
 /** Anything else (undefined members, holes, toJSON): the field-by-field definition. */
-function slowCanonicalJson(value: unknown): string {
+function slowCanonicalJson(value: unknown, depth: number): string {
   if (value === undefined) return 'null';
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(slowCanonicalJson).join(',')}]`;
+  if (depth >= MAX_RECORD_DEPTH) throw new RecordTooDeepError();
+  if (Array.isArray(value)) return `[${value.map((item) => slowCanonicalJson(item, depth + 1)).join(',')}]`;
   const entries = Object.keys(value)
     .sort()
-    .map((key) => `${JSON.stringify(key)}:${slowCanonicalJson((value as Record<string, unknown>)[key])}`);
+    .map(
+      (key) =>
+        `${JSON.stringify(key)}:${slowCanonicalJson((value as Record<string, unknown>)[key], depth + 1)}`,
+    );
   return `{${entries.join(',')}}`;
 }
 

@@ -13,6 +13,7 @@ export interface FetchNewLogsConfiguration {
   batch_size: number;
   start_time: number;
   timedelta: number;
+  late_window?: number;
   output_format: 'raw' | 'ecs';
 }
 
@@ -30,6 +31,8 @@ export interface CollectorSettings {
   readonly firstRunLookbackMs: number;
   /** How far behind now a window ends, so late-indexed logs are not skipped. */
   readonly delayMs: number;
+  /** How late a log may become visible in the API and still be collected (0: no re-reads). */
+  readonly lateWindowMs: number;
   readonly outputFormat: 'raw' | 'ecs';
 }
 
@@ -51,6 +54,8 @@ export function toCollectorSettings(config: FetchNewLogsConfiguration): {
     pageSize: config.batch_size,
     firstRunLookbackMs: config.start_time * HOUR,
     delayMs: config.timedelta * MINUTE,
+    // Absent in configurations written before the setting existed: its default.
+    lateWindowMs: (config.late_window ?? 30) * MINUTE,
     outputFormat: config.output_format,
   };
   return { settings, warnings: serviceUrl.warning === undefined ? [] : [serviceUrl.warning] };

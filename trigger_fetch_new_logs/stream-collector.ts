@@ -9,13 +9,17 @@ import {
   type Logger,
   type Sleep,
 } from '@sekoia/automation-sdk-shim';
-import type { CheckpointBook, EdgeEntry, StreamCheckpoint } from './checkpoint';
+import type { CheckpointBook, SetAsideRange, StreamCheckpoint } from './checkpoint';
 import { serializeWithinLimit } from './event-size';
+import { IdentityLedger, type LedgerEntry } from './identity-ledger';
+import { LedgerJournal } from './ledger-journal';
 import type { StreamMetrics } from './metrics';
-import { recordKey, recordTime } from './record-identity';
+import { recordKey, recordTime, safeRecordForm } from './record-identity';
+import { dueReread, rereadAges, scheduleReread } from './reread-schedule';
 import type { CollectorSettings } from './settings';
 import type { StreamDefinition } from './streams';
 import type { TimeWindow } from './tmes-client';
+import type { WindowPage } from './window-page';
 import { API_HORIZON_MS, nextSpan, planWindow, type PlannedWindow } from './window-planner';
 
 /** Reads every page of a window. TmesClient.pages, or a stand-in in unit tests. */
@@ -24,7 +28,7 @@ export type PageSource = (
   window: TimeWindow,
   pageSize: number,
   signal: AbortSignal,
-) => AsyncIterable<unknown[]>;
+) => AsyncIterable<WindowPage>;
 
 /** Sends events to the intake; resolves only once every one was acknowledged, else throws. */
 export type Forwarder = (events: readonly string[]) => Promise<void>;
@@ -46,6 +50,13 @@ export interface CollectorLimits {
   horizonMarginMs: number;
   /** Backoff between failed attempts of a window. */
   errorBackoff: BackoffPolicy;
+  /** A window failing this many times in a row is halved (down to minWindowMs). */
+  narrowAfterFailures: number;
+  /** First retry of a set-aside window; doubles per attempt up to setAsideMaxRetryMs. */
+  setAsideRetryMs: number;
+  setAsideMaxRetryMs: number;
+  /** The identity journal is compacted once its segments hold this many entries (or the ledger's size). */
+  compactionMinEntries: number;
 }
 
 export const DEFAULT_LIMITS: CollectorLimits = {
@@ -61,6 +72,10 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   targetRecordsPerWindow: 10_000,
   horizonMarginMs: 10 * 60_000,
   errorBackoff: { initialMs: 5_000, maxMs: 5 * 60_000, deadlineMs: Number.POSITIVE_INFINITY },
+  narrowAfterFailures: 3,
+  setAsideRetryMs: 10 * 60_000,
+  setAsideMaxRetryMs: 6 * 3_600_000,
+  compactionMinEntries: 2_000,
 };
 
 export interface StreamCollectorOptions {
@@ -81,11 +96,28 @@ export interface StreamCollectorOptions {
   limits?: Partial<CollectorLimits>;
 }
 
+/** The indexes of the events an intake error says were acknowledged (or discarded for good). */
+export function acknowledgedIndexes(error: unknown): readonly number[] {
+  // DeliveryError gains `acknowledged` on the intake side; until then, nothing was.
+  return (error as { acknowledged?: readonly number[] } | null)?.acknowledged ?? [];
+}
+
+type ReadKind = 'window' | 'reread' | 'retry';
+
+/** A window (or re-read range) that failed to read, and how many times in a row. */
+interface Failing {
+  kind: ReadKind;
+  start: number;
+  end: number;
+  count: number;
+}
+
 /**
- * One stream, forever: plan a window, read all its pages, drop re-reads, forward in batches,
- * checkpoint after every acknowledged batch, move the cursor when the window is complete.
- * Transient failures are retried here with backoff (the window is read again, acknowledged
- * records skipped); configuration and authentication errors go up to the trigger.
+ * One stream, forever: plan a window, read all its pages, drop what was already delivered,
+ * forward in batches, journal every acknowledged batch, move the cursor when the window is
+ * complete. Periods already read are read again on a schedule (late logs), and a window that
+ * keeps failing is narrowed, then set aside, so nothing stalls the stream. Transient failures
+ * are retried here with backoff; configuration and authentication errors go up to the trigger.
  */
 export class StreamCollector {
   private readonly limits: CollectorLimits;
@@ -93,6 +125,14 @@ export class StreamCollector {
   private spanMs: number;
   /** The last checkpoint could not be saved (storage down): save it before forwarding more. */
   private unsaved = false;
+  private readonly ledger = new IdentityLedger();
+  private readonly journal: LedgerJournal;
+  private loaded = false;
+  private readonly ages: number[];
+  private failing: Failing | undefined;
+  /** The last read failed in the API (not in forwarding), so it counts towards narrowing. */
+  private readFailed = false;
+  private warnedLate = false;
 
   constructor(
     private readonly options: StreamCollectorOptions,
@@ -100,8 +140,17 @@ export class StreamCollector {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.spanMs = this.limits.initialSpanMs;
-    const start = options.clock.now() - options.settings.firstRunLookbackMs;
-    this.checkpoint = initial ?? { cursor: start, edge: [] };
+    // The first window is planned on the server's clock: a host clock running ahead would
+    // otherwise start the stream in the server's future.
+    const start = this.now() - options.settings.firstRunLookbackMs;
+    this.checkpoint = initial ?? { cursor: start, rereads: [], setAside: [] };
+    this.journal = new LedgerJournal(
+      options.book.objects,
+      options.stream.name,
+      options.logger,
+      this.limits.compactionMinEntries,
+    );
+    this.ages = rereadAges(options.settings.lateWindowMs);
   }
 
   get name(): StreamDefinition['name'] {
@@ -110,6 +159,11 @@ export class StreamCollector {
 
   get state(): StreamCheckpoint {
     return this.checkpoint;
+  }
+
+  /** How many times `record`'s identity was delivered in the trailing period (tests). */
+  deliveredCount(record: unknown): number {
+    return this.ledger.count(recordKey(this.name, record));
   }
 
   /** Runs until `signal` aborts; throws only fatal (configuration/authentication) errors. */
@@ -140,13 +194,43 @@ export class StreamCollector {
     }
   }
 
-  /** One window (or nothing when caught up). Returns true when the stream should now wait. */
+  /** One window or re-read (or nothing when caught up). Returns true when the stream should now wait. */
   async step(signal: AbortSignal): Promise<boolean> {
-    const { clock, logger, metrics } = this.options;
+    await this.ready(signal);
     // Forwarding on while saves fail would let a kill repeat everything since the last save;
-    // retrying the save first keeps that to the batch in flight.
+    // retrying the saves first keeps that to the batch in flight.
+    await this.journal.retry(signal);
     if (this.unsaved) await this.commit();
-    const plan = planWindow(this.checkpoint, (this.options.planningClock ?? clock).now(), {
+    const now = this.now();
+    const retry = this.checkpoint.setAside.find((r) => r.retryAt <= now);
+    if (retry !== undefined) {
+      await this.retrySetAside(retry, signal);
+      return false;
+    }
+    const reread = dueReread(this.checkpoint.rereads, now, this.ages, this.options.settings.frequencyMs);
+    if (reread !== undefined) {
+      await this.reread(reread, signal);
+      return false;
+    }
+    return this.primary(signal);
+  }
+
+  /** Loads the ledger journal once; journals identities migrated from a version-2 checkpoint. */
+  private async ready(signal: AbortSignal): Promise<void> {
+    if (this.loaded) return;
+    await this.journal.load(this.ledger, signal);
+    const migrated = this.checkpoint.migrated;
+    if (migrated !== undefined && migrated.length > 0) {
+      for (const [key, count, time] of migrated) this.ledger.add(key, count, time);
+      await this.journal.append(migrated, signal);
+    }
+    this.checkpoint = withoutMigrated(this.checkpoint);
+    this.loaded = true;
+  }
+
+  private async primary(signal: AbortSignal): Promise<boolean> {
+    const { logger, metrics } = this.options;
+    const plan = planWindow(this.checkpoint, this.now(), {
       delayMs: this.options.settings.delayMs,
       spanMs: this.spanMs,
       minWindowMs: this.limits.minWindowMs,
@@ -164,57 +248,235 @@ export class StreamCollector {
       await this.commit();
     }
     if (plan.window === undefined) return true;
-    const records = await this.collectWindow(plan.window, signal);
+    const window = plan.window;
+    if (this.isolated(window)) await this.probeNeighbour(window, signal);
+    this.checkpoint = { ...this.checkpoint, window: { start: window.start, end: window.end } };
+    let records: number;
+    try {
+      records = await this.read(window, 'window', signal);
+    } catch (error) {
+      if (this.readFailed && !isFatal(error) && !isAbort(error, signal))
+        await this.windowFailed(window, error);
+      throw error;
+    }
+    this.failing = undefined;
+    await this.complete(window);
     this.spanMs = nextSpan(
-      plan.window.end - plan.window.start,
+      window.end - window.start,
       records,
       this.limits.targetRecordsPerWindow,
       this.limits.minWindowMs,
       this.limits.maxSpanMs,
     );
-    return plan.window.caughtUp;
+    return window.caughtUp;
   }
 
-  /** Reads the whole window; returns how many records it held. */
-  private async collectWindow(window: PlannedWindow, signal: AbortSignal): Promise<number> {
+  /** A pass of the late-log schedule over one (coalesced) range already read. */
+  private async reread(range: StreamCheckpoint['rereads'][number], signal: AbortSignal): Promise<void> {
+    const read = { start: range.start, end: Math.min(range.end, range.start + this.limits.maxSpanMs) };
+    if (this.isolated({ ...read, kind: 'reread' })) await this.probeNeighbour(read, signal);
+    try {
+      await this.read(read, 'reread', signal);
+    } catch (error) {
+      if (this.readFailed && !isFatal(error) && !isAbort(error, signal)) {
+        if (this.noteFailure('reread', read) && this.isolatedProbed) {
+          // A re-read that keeps failing while the API works: retried later, out of the way.
+          this.removeReread(range, read);
+          this.setAside(read, error);
+          await this.commit();
+          return;
+        }
+      }
+      throw error;
+    }
+    this.failing = undefined;
+    this.removeReread(range, read);
+    this.checkpoint.rereads = scheduleReread(
+      this.checkpoint.rereads,
+      read,
+      range.pass + 1,
+      this.now(),
+      this.ages,
+      this.options.settings.frequencyMs,
+      this.limits.overlapMs + this.limits.edgeSlackMs,
+    );
+    await this.prune(signal);
+    await this.commit();
+  }
+
+  /** Takes `read` out of the pending range it was cut from (the rest stays at the same pass). */
+  private removeReread(
+    range: StreamCheckpoint['rereads'][number],
+    read: { start: number; end: number },
+  ): void {
+    const others = this.checkpoint.rereads.filter((r) => r !== range);
+    const rest = read.end < range.end ? [{ ...range, start: read.end }] : [];
+    this.checkpoint = { ...this.checkpoint, rereads: [...others, ...rest] };
+  }
+
+  /** Reads a set-aside window again; on success it is done, on failure it waits longer. */
+  private async retrySetAside(range: SetAsideRange, signal: AbortSignal): Promise<void> {
+    const { logger, metrics } = this.options;
+    const others = (): SetAsideRange[] => this.checkpoint.setAside.filter((r) => r !== range);
+    const horizon = this.now() - API_HORIZON_MS + 60_000;
+    if (range.start < horizon) {
+      const lost = Math.round((range.end - range.start) / 1000);
+      metrics.clamped(this.name, lost);
+      logger.log(
+        'error',
+        `${this.name}: the set-aside window ${span(range)} could not be read before it left the API's 72-hour horizon; its logs are lost (last error: ${range.error}).`,
+        { stream: this.name },
+      );
+      this.checkpoint = { ...this.checkpoint, setAside: others() };
+      await this.commit();
+      return;
+    }
+    try {
+      await this.read(range, 'retry', signal);
+    } catch (error) {
+      if (isFatal(error) || isAbort(error, signal)) throw error;
+      const attempts = range.attempts + 1;
+      const wait = Math.min(
+        this.limits.setAsideMaxRetryMs,
+        this.limits.setAsideRetryMs * 2 ** (attempts - 1),
+      );
+      logger.log(
+        'error',
+        `${this.name}: the set-aside window ${span(range)} failed again (${describeError(error)}); next attempt in ${Math.round(wait / 60_000)} min.`,
+        { stream: this.name, attempts },
+      );
+      this.checkpoint = {
+        ...this.checkpoint,
+        setAside: [
+          ...others(),
+          { ...range, attempts, error: describeError(error), retryAt: this.now() + wait },
+        ],
+      };
+      await this.commit();
+      return;
+    }
+    logger.log(
+      'info',
+      `${this.name}: the set-aside window ${span(range)} was read; its logs were collected.`,
+      {
+        stream: this.name,
+      },
+    );
+    this.checkpoint = { ...this.checkpoint, setAside: others() };
+    await this.prune(signal);
+    await this.commit();
+  }
+
+  /**
+   * Reads every page of `range`. The n-th occurrence of an identity in this read is forwarded
+   * only if more than (delivered + already queued) occurrences were listed: identical records
+   * go out as many times as the API lists them, and re-reads drop exactly what was delivered.
+   */
+  private async read(
+    range: { start: number; end: number },
+    kind: ReadKind,
+    signal: AbortSignal,
+  ): Promise<number> {
     const { stream, settings, metrics, pages } = this.options;
-    const progress = this.checkpoint.window ?? { start: window.start, end: window.end, delivered: [] };
-    this.checkpoint = { ...this.checkpoint, window: progress };
-    const seen = new Set<string>(progress.delivered);
-    for (const [key] of this.checkpoint.edge) seen.add(key);
-    const margin = this.limits.overlapMs + this.limits.edgeSlackMs;
-    let edgeFrom = window.end - margin;
-    const edge = new Map<string, number>(this.checkpoint.edge.filter(([, t]) => t >= edgeFrom));
+    const occurrences = new Map<string, number>();
     const batch = new Batch();
     let records = 0;
-    for await (const logs of pages(stream, window, settings.pageSize, signal)) {
-      // The answer told us the server's time: if the window ends in its future, the cursor
-      // will stop at the server's present instead, and everything after it is edge.
-      edgeFrom = Math.min(edgeFrom, this.safeEnd(window) - margin);
-      this.checkHorizon(window);
+    this.readFailed = false;
+    let iterator: AsyncIterator<WindowPage> | undefined;
+    for (;;) {
+      let next: IteratorResult<WindowPage>;
+      try {
+        iterator ??= pages(stream, range, settings.pageSize, signal)[Symbol.asyncIterator]();
+        next = await iterator.next();
+      } catch (error) {
+        this.readFailed = true;
+        throw error;
+      }
+      if (next.done === true) break;
+      const page = next.value;
+      // A read restarted from the window's start: what it lists again is counted afresh.
+      if (page.restart) occurrences.clear();
+      if (kind === 'window') this.checkHorizon(range);
       metrics.page(this.name);
-      metrics.collected(this.name, logs.length);
-      records += logs.length;
+      if (kind !== 'window') metrics.rereadPage(this.name);
+      metrics.collected(this.name, page.logs.length);
+      records += page.logs.length;
       let duplicates = 0;
-      for (const record of logs) {
-        const key = recordKey(this.name, record);
-        // No usable time: keep its identity for the next window only (not forever).
-        const time = Math.min(recordTime(record), window.end);
-        if (time >= edgeFrom) edge.set(key, time);
-        if (seen.has(key)) {
-          duplicates++;
-          continue;
-        }
-        seen.add(key);
-        batch.add(key, this.encode(record));
+      for (const record of page.logs) {
+        if (!this.take(record, range, kind, occurrences, batch)) duplicates++;
         if (batch.full(this.limits)) await this.flush(batch);
       }
       if (duplicates > 0) metrics.duplicates(this.name, duplicates);
-      this.warnAboutNonRecords(logs);
+      this.warnAboutNonRecords(page.logs);
     }
     await this.flush(batch);
-    await this.complete(window, edge);
     return records;
+  }
+
+  /** Queues `record` unless it was delivered (or queued) as often as this read listed it. */
+  private take(
+    record: unknown,
+    range: { start: number; end: number },
+    kind: ReadKind,
+    occurrences: Map<string, number>,
+    batch: Batch,
+  ): boolean {
+    const recordAt = recordTime(record);
+    // No usable time: it ages out with the range it was read in.
+    const time = Math.min(recordAt, range.end);
+    let key: string;
+    let poison: unknown;
+    try {
+      key = recordKey(this.name, record);
+    } catch (error) {
+      poison = error;
+      key = recordKey(this.name, safeRecordForm(record));
+    }
+    const n = (occurrences.get(key) ?? 0) + 1;
+    occurrences.set(key, n);
+    if (n <= this.ledger.count(key) + batch.queued(key)) return false;
+    const event = this.encodeSafely(record, poison);
+    if (event === undefined) return true;
+    const lateSeconds =
+      kind === 'window' ? undefined : Math.max(0, (this.now() - Math.min(recordAt, this.now())) / 1000);
+    batch.add({ key, time, ...(lateSeconds === undefined ? {} : { lateSeconds }) }, event);
+    return true;
+  }
+
+  /**
+   * The event for a record. One the collector cannot process as it is (nested too deep, a
+   * normaliser failure) goes out in a safe form (JSON data only, depth-limited, deeper parts
+   * replaced by a marker) with an error log and a metric; the rest of the batch goes on.
+   */
+  private encodeSafely(record: unknown, poison: unknown): string | undefined {
+    if (poison === undefined) {
+      try {
+        return this.encode(record);
+      } catch (error) {
+        poison = error;
+      }
+    }
+    const { logger, metrics } = this.options;
+    metrics.unprocessable(this.name);
+    const safe = safeRecordForm(record);
+    let excerpt = '';
+    try {
+      excerpt = JSON.stringify(safe).slice(0, 200);
+      const event = JSON.stringify(safe);
+      logger.log(
+        'error',
+        `${this.name}: a record could not be processed as it is (${describeError(poison)}); forwarded in a safe form, parts nested too deep replaced by a marker. Excerpt: ${excerpt}`,
+        { stream: this.name },
+      );
+      return event;
+    } catch (error) {
+      logger.log(
+        'error',
+        `${this.name}: a record could not be processed (${describeError(poison)}; ${describeError(error)}); skipped. Excerpt: ${excerpt}`,
+        { stream: this.name },
+      );
+      return undefined;
+    }
   }
 
   /** Entries of `logs` that are not objects are still forwarded (nothing is dropped), but said. */
@@ -242,21 +504,176 @@ export class StreamCollector {
     return fitted.json;
   }
 
-  /** Forwards the batch; once acknowledged, its records join the window's checkpoint. */
+  /**
+   * Forwards the batch; once acknowledged, its identities join the ledger and the journal.
+   * When the intake acknowledged part of it before failing, that part is journaled too.
+   */
   private async flush(batch: Batch): Promise<void> {
     if (batch.size === 0) return;
-    const { keys, events } = batch.take();
-    await this.options.forward(events);
-    this.checkpoint.window?.delivered.push(...keys);
-    this.options.metrics.forwarded(this.name, events.length);
+    const { items, events } = batch.take();
+    try {
+      await this.options.forward(events);
+    } catch (error) {
+      const acknowledged = acknowledgedIndexes(error)
+        .map((i) => items[i])
+        .filter((item) => item !== undefined);
+      if (acknowledged.length > 0) await this.delivered(acknowledged);
+      throw error;
+    }
+    await this.delivered(items);
+  }
+
+  private async delivered(items: readonly BatchItem[]): Promise<void> {
+    const counts = new Map<string, { count: number; time: number }>();
+    for (const { key, time } of items) {
+      const entry = counts.get(key);
+      if (entry === undefined) counts.set(key, { count: 1, time });
+      else entry.count++;
+    }
+    const entries: LedgerEntry[] = [...counts].map(([key, { count, time }]) => [key, count, time]);
+    // In memory first: even if the journal cannot be written now, this process never sends
+    // them again; the journal write is retried before anything else is forwarded.
+    for (const [key, count, time] of entries) this.ledger.add(key, count, time);
+    this.options.metrics.forwarded(this.name, items.length);
+    this.reportLate(items);
+    await this.journal.append(entries);
     await this.commit();
   }
 
-  /** Every record of the window is acknowledged: move the cursor, keep the edge identities. */
-  private async complete(window: TimeWindow, edge: Map<string, number>): Promise<void> {
-    const entries: EdgeEntry[] = [...edge];
-    this.checkpoint = { cursor: this.safeEnd(window) - this.limits.overlapMs, edge: entries };
+  private reportLate(items: readonly BatchItem[]): void {
+    const late = items.filter((i) => i.lateSeconds !== undefined);
+    if (late.length === 0) return;
+    for (const item of late) this.options.metrics.late(this.name, item.lateSeconds ?? 0);
+    if (this.warnedLate) return;
+    this.warnedLate = true;
+    const worst = Math.round(Math.max(...late.map((i) => i.lateSeconds ?? 0)));
+    this.options.logger.log(
+      'warning',
+      `${this.name}: the API listed ${late.length} log(s) late, the latest about ${worst} s after their time; re-reading recent periods collected them. Logs listed more than late_window (${Math.round(this.options.settings.lateWindowMs / 60_000)} min) late would be missed: raise it if this lateness grows.`,
+      { stream: this.name, late_seconds: worst },
+    );
+  }
+
+  /** Every record of the window is acknowledged: move the cursor, schedule its re-reads. */
+  private async complete(window: PlannedWindow): Promise<void> {
+    const end = this.safeEnd(window);
+    const { window: _done, ...rest } = this.checkpoint;
+    this.checkpoint = {
+      ...rest,
+      cursor: end - this.limits.overlapMs,
+      rereads: scheduleReread(
+        this.checkpoint.rereads,
+        { start: window.start, end },
+        0,
+        this.now(),
+        this.ages,
+        this.options.settings.frequencyMs,
+        this.limits.overlapMs + this.limits.edgeSlackMs,
+      ),
+    };
+    await this.prune();
     await this.commit();
+  }
+
+  /**
+   * Forgets identities no later read can return: older than every pending re-read, the
+   * cursor and the window in progress (minus the slack for APIs that truncate bounds to the
+   * second), except those inside set-aside windows.
+   */
+  private async prune(signal?: AbortSignal): Promise<void> {
+    const c = this.checkpoint;
+    const oldest = Math.min(c.cursor, c.window?.start ?? Infinity, ...c.rereads.map((r) => r.start));
+    const before = oldest - this.limits.edgeSlackMs;
+    const margin = this.limits.edgeSlackMs;
+    this.ledger.prune(before, (t) => c.setAside.some((r) => t >= r.start - margin && t <= r.end + margin));
+    await this.journal.compactIfDue(this.ledger, signal);
+  }
+
+  /** Counts a failed read; true once the same range failed narrowAfterFailures times in a row. */
+  private noteFailure(kind: ReadKind, range: { start: number; end: number }): boolean {
+    const f = this.failing;
+    if (f?.kind === kind && f.start === range.start && f.end === range.end) f.count++;
+    else this.failing = { kind, start: range.start, end: range.end, count: 1 };
+    return (this.failing?.count ?? 0) >= this.limits.narrowAfterFailures;
+  }
+
+  /** Set when the API was just seen working next to a range that keeps failing. */
+  private isolatedProbed = false;
+
+  /**
+   * A window failing again and again: halve it, down to the minimum window, so the failing
+   * part is isolated and what surrounds it is collected. Once a minimal window keeps failing
+   * and the API works next to it, set it aside (read again later). An outage fails every
+   * request, the probe included: nothing is set aside then.
+   */
+  private async windowFailed(window: PlannedWindow, error: unknown): Promise<void> {
+    if (!this.noteFailure('window', window)) return;
+    const width = window.end - window.start;
+    if (width > this.limits.minWindowMs) {
+      const end = window.start + Math.max(this.limits.minWindowMs, Math.floor(width / 2));
+      this.options.logger.log(
+        'warning',
+        `${this.name}: the window ${span(window)} failed ${this.limits.narrowAfterFailures} times in a row (${describeError(error)}); reading it in halves.`,
+        { stream: this.name },
+      );
+      this.checkpoint = { ...this.checkpoint, window: { start: window.start, end } };
+      this.spanMs = end - window.start;
+      this.failing = undefined;
+      return;
+    }
+    if (!this.isolatedProbed) return;
+    this.setAside(window, error);
+    const { window: _w, ...rest } = this.checkpoint;
+    this.checkpoint = { ...rest, cursor: window.end + 1 };
+    this.spanMs = this.limits.minWindowMs;
+    await this.commit();
+  }
+
+  private setAside(range: { start: number; end: number }, error: unknown): void {
+    const { logger, metrics } = this.options;
+    metrics.setAside(this.name);
+    logger.log(
+      'error',
+      `${this.name}: the window ${span(range)} keeps failing while the API answers for the time next to it (${describeError(error)}); set aside, it will be read again in ${Math.round(this.limits.setAsideRetryMs / 60_000)} min, the rest goes on.`,
+      { stream: this.name },
+    );
+    this.failing = undefined;
+    this.isolatedProbed = false;
+    this.checkpoint = {
+      ...this.checkpoint,
+      setAside: [
+        ...this.checkpoint.setAside,
+        {
+          start: range.start,
+          end: range.end,
+          error: describeError(error),
+          attempts: 1,
+          retryAt: this.now() + this.limits.setAsideRetryMs,
+        },
+      ],
+    };
+  }
+
+  /** The range failed often enough (and is minimal, for a window) to consider setting it aside. */
+  private isolated(range: { start: number; end: number; kind?: ReadKind }): boolean {
+    this.isolatedProbed = false;
+    const f = this.failing;
+    const kind = range.kind ?? 'window';
+    if (f?.kind !== kind || f.start !== range.start || f.end !== range.end) return false;
+    if (f.count < this.limits.narrowAfterFailures) return false;
+    return kind !== 'window' || range.end - range.start <= this.limits.minWindowMs;
+  }
+
+  /**
+   * Reads the minimal window just before `range`, forwarding nothing: proof that the API
+   * works. If it fails too, that is an outage: the error goes up and nothing is set aside.
+   */
+  private async probeNeighbour(range: { start: number; end: number }, signal: AbortSignal): Promise<void> {
+    const { stream, settings, pages } = this.options;
+    const probe = { start: range.start - this.limits.minWindowMs, end: range.start - 1 };
+    const iterator = pages(stream, probe, settings.pageSize, signal)[Symbol.asyncIterator]();
+    while ((await iterator.next()).done !== true) this.options.metrics.rereadPage(this.name);
+    this.isolatedProbed = true;
   }
 
   /**
@@ -264,8 +681,8 @@ export class StreamCollector {
    * start fall out of the API's reach while it is read. Stop and re-plan: the planner clamps
    * the window and reports what was lost, rather than letting it vanish unnoticed.
    */
-  private checkHorizon(window: TimeWindow): void {
-    const horizon = (this.options.planningClock ?? this.options.clock).now() - API_HORIZON_MS + 60_000;
+  private checkHorizon(window: { start: number }): void {
+    const horizon = this.now() - API_HORIZON_MS + 60_000;
     if (window.start >= horizon) return;
     throw new TransientError(
       `${this.name}: the window starting ${new Date(window.start).toISOString()} took so long to read that it reached the API's 72-hour horizon; planning it again.`,
@@ -278,11 +695,15 @@ export class StreamCollector {
    * generated later with an earlier genTime must still fall in the next window.
    */
   private safeEnd(window: TimeWindow): number {
-    const serverNow = (this.options.planningClock ?? this.options.clock).now();
-    return Math.min(window.end, serverNow - this.options.settings.delayMs);
+    return Math.min(window.end, this.now() - this.options.settings.delayMs);
   }
 
-  /** Saves the checkpoint; until that succeeds, step() retries it before anything else. */
+  /** "Now" for planning: the TMES server's clock when known. */
+  private now(): number {
+    return (this.options.planningClock ?? this.options.clock).now();
+  }
+
+  /** Saves the checkpoint head; until that succeeds, step() retries it before anything else. */
   private async commit(): Promise<void> {
     this.unsaved = true;
     await this.options.book.commit(this.name, this.checkpoint);
@@ -290,19 +711,42 @@ export class StreamCollector {
   }
 }
 
+function withoutMigrated(checkpoint: StreamCheckpoint): StreamCheckpoint {
+  const { migrated: _m, ...rest } = checkpoint;
+  return rest;
+}
+
+function span(range: { start: number; end: number }): string {
+  return `${new Date(range.start).toISOString()} – ${new Date(range.end).toISOString()}`;
+}
+
+interface BatchItem {
+  key: string;
+  time: number;
+  /** Found by a re-read pass: how long after its time. */
+  lateSeconds?: number;
+}
+
 /** Events waiting to be forwarded, with the identities they stand for. */
 class Batch {
-  private keys: string[] = [];
+  private items: BatchItem[] = [];
   private events: string[] = [];
+  private readonly queuedCounts = new Map<string, number>();
   private bytes = 0;
 
   get size(): number {
     return this.events.length;
   }
 
-  add(key: string, event: string): void {
-    this.keys.push(key);
+  /** How many occurrences of `key` wait in this batch. */
+  queued(key: string): number {
+    return this.queuedCounts.get(key) ?? 0;
+  }
+
+  add(item: BatchItem, event: string): void {
+    this.items.push(item);
     this.events.push(event);
+    this.queuedCounts.set(item.key, this.queued(item.key) + 1);
     this.bytes += event.length;
   }
 
@@ -310,10 +754,11 @@ class Batch {
     return this.events.length >= limits.batchEvents || this.bytes >= limits.batchBytes;
   }
 
-  take(): { keys: string[]; events: string[] } {
-    const taken = { keys: this.keys, events: this.events };
-    this.keys = [];
+  take(): { items: BatchItem[]; events: string[] } {
+    const taken = { items: this.items, events: this.events };
+    this.items = [];
     this.events = [];
+    this.queuedCounts.clear();
     this.bytes = 0;
     return taken;
   }

@@ -16,6 +16,7 @@ import { toCollectorSettings, type CollectorSettings, type FetchNewLogsConfigura
 import { StreamCollector, type CollectorLimits } from './stream-collector';
 import { STREAMS, type StreamName } from './streams';
 import { TmesClient } from './tmes-client';
+import type { WindowPage } from './window-page';
 
 export interface FetchNewLogsOptions extends ConnectorOptions {
   /** HTTP client for the Trend Micro API (tests shorten its timeout). */
@@ -130,7 +131,7 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
       {
         stream: STREAMS[name],
         settings,
-        pages: (stream, window, size, signal) => client.pages(stream, window, size, signal),
+        pages: (stream, window, size, signal) => asWindowPages(client.pages(stream, window, size, signal)),
         forward: async (events) => {
           await this.pushEvents(events);
           this.metrics.setLag(this.furthestLagSeconds());
@@ -148,4 +149,9 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
       book.get(name),
     );
   }
+}
+
+/** Until the client yields WindowPage itself (replaced at merge): its pages, never a restart. */
+async function* asWindowPages(pages: AsyncIterable<unknown[]>): AsyncIterable<WindowPage> {
+  for await (const logs of pages) yield { logs, restart: false };
 }

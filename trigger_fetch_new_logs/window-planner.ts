@@ -50,11 +50,12 @@ export function planWindow(checkpoint: StreamCheckpoint, now: number, limits: Wi
           caughtUp: saved.end >= now - limits.delayMs,
           resumed: true,
         },
-        checkpoint: { cursor: horizon, edge: [], window },
+        checkpoint: { ...checkpoint, cursor: horizon, window },
         clampedMs: horizon - from,
       };
     }
-    const clamped: StreamCheckpoint = { cursor: horizon, edge: [] };
+    const { window: _dropped, ...rest } = checkpoint;
+    const clamped: StreamCheckpoint = { ...rest, cursor: horizon };
     return { ...planWindow(clamped, now, limits), clampedMs: horizon - from };
   }
   if (checkpoint.window !== undefined) {

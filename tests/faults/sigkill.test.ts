@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IntakeStandIn } from '@sekoia/automation-sdk-shim';
@@ -61,12 +61,16 @@ describe('node dist/main.js fetch_new_logs, SIGKILLed mid-window and restarted',
     expect(await first.exited).toBe('SIGKILL');
     expect(killedDuring?.events.length).toBeGreaterThan(0);
 
-    // The kill fell mid-window: the checkpoint holds an open window with acknowledged records.
+    // The kill fell mid-window: the checkpoint holds an open window, and the identities of its
+    // acknowledged records are in the ledger journal next to it.
     const checkpoint = JSON.parse(readFileSync(join(dataPath, 'context.json'), 'utf8')) as {
-      streams: { accepted_traffic: { window?: { delivered: string[] } } };
+      streams: { accepted_traffic: { window?: { start: string; end: string } } };
     };
-    const openWindow = checkpoint.streams.accepted_traffic.window;
-    expect(openWindow?.delivered.length).toBeGreaterThan(0);
+    expect(checkpoint.streams.accepted_traffic.window).toBeDefined();
+    const journal = readdirSync(join(dataPath, 'context.json.d')).filter((n) =>
+      n.startsWith('ledger.accepted_traffic.journal.'),
+    );
+    expect(journal.length).toBeGreaterThan(0);
 
     ledger.restarted();
     const second = spawnTrigger({ configuration, dataPath });
@@ -86,8 +90,8 @@ describe('node dist/main.js fetch_new_logs, SIGKILLed mid-window and restarted',
     expect(duplicates).toHaveLength(killedDuring?.events.length ?? -1);
     console.log(
       `SIGKILL: ${intake.events.length} events for ${RECORDS} records; killed while batch #${KILL_AT_BATCH} ` +
-        `(${killedDuring?.events.length ?? 0} events) was accepted, with ${openWindow?.delivered.length ?? 0} ` +
-        `records of the open window checkpointed; ${duplicates.length} records twice, all from batch #${KILL_AT_BATCH}.`,
+        `(${killedDuring?.events.length ?? 0} events) was accepted, with ${journal.length} ` +
+        `journal segment(s) of the open window checkpointed; ${duplicates.length} records twice, all from batch #${KILL_AT_BATCH}.`,
     );
 
     const output = children.map((c) => c.output()).join('\n');

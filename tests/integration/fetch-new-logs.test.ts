@@ -1,12 +1,17 @@
 import { Harness, HOUR, NOW, identity } from './harness';
 
-jest.setTimeout(60_000);
+jest.setTimeout(180_000);
 
 /** Every record the simulator stores, as comparable text. */
 function storedIdentities(h: Harness): string[] {
   return (['accepted_traffic', 'blocked_traffic', 'policy_events'] as const).flatMap((s) =>
     h.simulator.records(s).map(identity),
   );
+}
+
+function trigger(h: Harness): NonNullable<Harness['trigger']> {
+  if (h.trigger === undefined) throw new Error('not started');
+  return h.trigger;
 }
 
 function expectExactlyOnce(h: Harness): void {
@@ -111,26 +116,35 @@ describe('Fetch new logs against the simulator', () => {
   });
 
   it.each([
-    [1, 'every record arrives'],
-    [0, 'late-indexed records are missed (why timedelta exists)'],
-  ])('live traffic indexed 45 s late, timedelta %d min: %s', async (timedelta) => {
-    h = new Harness({ simulator: { visibilityDelayMs: 45_000 } });
-    h.simulator.generate({
-      start: NOW - 20 * 60_000,
-      end: NOW + 10 * 60_000,
-      counts: { accepted_traffic: 600, blocked_traffic: 200, policy_events: 200 },
-      seed: 21,
-    });
-    await h.start({ timedelta, start_time: 1 });
-    // Live: the clock moves on as the caught-up streams wait between polls.
-    await h.until(() => h.clock.now() > NOW + 15 * 60_000);
-    await h.stop();
-    const received = new Set(h.received().map(identity));
-    const missing = storedIdentities(h).filter((r) => !received.has(r));
-    expect(received.size).toBe(h.intake.events.length);
-    if (timedelta === 1) expect(missing).toEqual([]);
-    else expect(missing.length).toBeGreaterThan(0);
-  });
+    [1, 30, 'every record arrives'],
+    [0, 30, 'every record arrives, found by the late re-reads'],
+    [0, 0, 'late-indexed records are missed (why timedelta and late_window exist)'],
+  ])(
+    'live traffic indexed 45 s late, timedelta %d min, late_window %d min: %s',
+    async (timedelta, lateWindow) => {
+      h = new Harness({ simulator: { visibilityDelayMs: 45_000 } });
+      h.simulator.generate({
+        start: NOW - 20 * 60_000,
+        end: NOW + 10 * 60_000,
+        counts: { accepted_traffic: 600, blocked_traffic: 200, policy_events: 200 },
+        seed: 21,
+      });
+      await h.start({ timedelta, late_window: lateWindow, start_time: 1 });
+      // Live: the clock moves on as the caught-up streams wait between polls.
+      await h.until(() => h.clock.now() > NOW + 15 * 60_000, 90_000);
+      await h.stop();
+      const received = new Set(h.received().map(identity));
+      const missing = storedIdentities(h).filter((r) => !received.has(r));
+      expect(received.size).toBe(h.intake.events.length);
+      if (timedelta === 1 || lateWindow > 0) expect(missing).toEqual([]);
+      else expect(missing.length).toBeGreaterThan(0);
+      const late = [...trigger(h).streamMetrics.totals.values()].reduce((n, t) => n + t.late, 0);
+      if (timedelta === 0 && lateWindow > 0) {
+        expect(late).toBeGreaterThan(0);
+        expect(h.logger.messages('warning').join('\n')).toMatch(/listed \d+ log\(s\) late/);
+      }
+    },
+  );
 
   it("plans windows on the server's clock when this host's clock runs ahead", async () => {
     // The host is 10 minutes ahead of Trend Micro: windows ending at host-now - 1 min would
@@ -166,7 +180,7 @@ describe('Fetch new logs against the simulator', () => {
     await h.until(() => h.clock.now() > NOW + 5 * 60_000);
     await h.stop();
     h.launch();
-    await h.until(() => h.clock.now() > NOW + 45 * 60_000, 30_000);
+    await h.until(() => h.clock.now() > NOW + 45 * 60_000, 90_000);
     await h.stop();
     expectExactlyOnce(h);
   });

@@ -13,6 +13,7 @@ import {
   createHttpClient,
   realSleep,
   type CheckpointStore,
+  type NamedObjects,
 } from '@sekoia/automation-sdk-shim';
 import { TmesSimulator, type TmesSimulatorOptions } from '../../simulator';
 import type { CollectorLimits } from '../../trigger_fetch_new_logs/stream-collector';
@@ -210,8 +211,20 @@ export class KillableStore implements CheckpointStore {
   }
 
   save(document: unknown, signal?: AbortSignal): Promise<void> {
+    return this.write(() => this.inner.save(document, signal));
+  }
+
+  /** The named objects (ledger journals) are cut off by a kill like the document. */
+  readonly objects: NamedObjects = {
+    save: (name, document, signal) => this.write(() => this.inner.objects.save(name, document, signal)),
+    load: (name, signal) => this.inner.objects.load(name, signal),
+    list: (prefix, signal) => this.inner.objects.list(prefix, signal),
+    remove: (name, signal) => this.write(() => this.inner.objects.remove(name, signal)),
+  };
+
+  private write(operation: () => Promise<void>): Promise<void> {
     if (this.dead) return Promise.reject(abortError());
-    const saving = this.inner.save(document, signal);
+    const saving = operation();
     this.pending.add(saving);
     const forget = (): void => {
       this.pending.delete(saving);

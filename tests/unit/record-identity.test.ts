@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { canonicalJson, recordKey, recordTime } from '../../trigger_fetch_new_logs/record-identity';
+import {
+  DEPTH_MARKER,
+  RecordTooDeepError,
+  canonicalJson,
+  recordKey,
+  recordTime,
+  safeRecordForm,
+} from '../../trigger_fetch_new_logs/record-identity';
 
 /** The definition canonicalJson must keep to: keys sorted object by object, joined field by field. */
 function fieldByField(value: unknown): string {
@@ -73,5 +80,28 @@ describe('recordTime', () => {
     expect(recordTime({ timestamp: 'x' })).toBe(Infinity);
     expect(recordTime(null)).toBe(Infinity);
     expect(recordTime({ genTime: 12 })).toBe(Infinity);
+  });
+});
+
+describe('depth safety', () => {
+  const deep = (levels: number): unknown => {
+    let value: unknown = 'bottom';
+    for (let i = 0; i < levels; i++) value = { nested: [value] };
+    return value;
+  };
+
+  it('refuses a record nested 5,000 levels deep with a typed error, not a stack overflow', () => {
+    expect(() => recordKey('accepted_traffic', deep(5_000))).toThrow(RecordTooDeepError);
+    expect(recordKey('accepted_traffic', deep(300))).toHaveLength(16);
+  });
+
+  it('gives any record a stable, depth-limited safe form with a marker', () => {
+    const safe = safeRecordForm({ genTime: 'x', details: deep(5_000), n: Infinity });
+    const text = JSON.stringify(safe);
+    expect(text).toContain(DEPTH_MARKER);
+    expect(text).toContain('"n":null');
+    expect(recordKey('accepted_traffic', safe)).toBe(
+      recordKey('accepted_traffic', safeRecordForm({ genTime: 'x', details: deep(5_000), n: Infinity })),
+    );
   });
 });

@@ -6,7 +6,7 @@ const now = Date.UTC(2026, 5, 1, 12, 0, 0);
 
 describe('planWindow', () => {
   it('caps a backlog window at the span and does not mark it caught up', () => {
-    const plan = planWindow({ cursor: now - 6 * 60 * MIN, edge: [] }, now, limits);
+    const plan = planWindow({ cursor: now - 6 * 60 * MIN, rereads: [], setAside: [] }, now, limits);
     expect(plan.window).toEqual({
       start: now - 360 * MIN,
       end: now - 345 * MIN,
@@ -17,34 +17,36 @@ describe('planWindow', () => {
   });
 
   it('ends a recent window at now - delay and marks it caught up', () => {
-    const plan = planWindow({ cursor: now - 5 * MIN, edge: [] }, now, limits);
+    const plan = planWindow({ cursor: now - 5 * MIN, rereads: [], setAside: [] }, now, limits);
     expect(plan.window).toEqual({ start: now - 5 * MIN, end: now - MIN, caughtUp: true, resumed: false });
   });
 
   it('waits when less than the minimum window is available', () => {
-    expect(planWindow({ cursor: now - MIN - 1_000, edge: [] }, now, limits).window).toBeUndefined();
-    expect(planWindow({ cursor: now, edge: [] }, now, limits).window).toBeUndefined();
+    expect(
+      planWindow({ cursor: now - MIN - 1_000, rereads: [], setAside: [] }, now, limits).window,
+    ).toBeUndefined();
+    expect(planWindow({ cursor: now, rereads: [], setAside: [] }, now, limits).window).toBeUndefined();
   });
 
   it('resumes a saved window as it was', () => {
-    const window = { start: now - 30 * MIN, end: now - 20 * MIN, delivered: ['a'] };
-    const plan = planWindow({ cursor: now - 30 * MIN, edge: [], window }, now, limits);
+    const window = { start: now - 30 * MIN, end: now - 20 * MIN };
+    const plan = planWindow({ cursor: now - 30 * MIN, rereads: [], setAside: [], window }, now, limits);
     expect(plan.window).toEqual({ start: window.start, end: window.end, caughtUp: false, resumed: true });
   });
 
   it('clamps a cursor older than the 72-hour horizon and reports what was lost', () => {
     const cursor = now - API_HORIZON_MS - 60 * MIN;
-    const plan = planWindow({ cursor, edge: [['k', 1]] }, now, limits);
+    const plan = planWindow({ cursor, rereads: [], setAside: [] }, now, limits);
     const horizon = now - API_HORIZON_MS + limits.horizonMarginMs;
     expect(plan.clampedMs).toBe(horizon - cursor);
-    expect(plan.checkpoint).toEqual({ cursor: horizon, edge: [] });
+    expect(plan.checkpoint).toEqual({ cursor: horizon, rereads: [], setAside: [] });
     expect(plan.window?.start).toBe(horizon);
   });
 
   it('clamps a saved window that fell out of the horizon during a long outage', () => {
     const start = now - API_HORIZON_MS - MIN;
     const plan = planWindow(
-      { cursor: start, edge: [], window: { start, end: start + MIN, delivered: [] } },
+      { cursor: start, rereads: [], setAside: [], window: { start, end: start + MIN } },
       now,
       limits,
     );
@@ -54,13 +56,13 @@ describe('planWindow', () => {
 });
 
 describe('planWindow near the horizon', () => {
-  it('keeps the acknowledged identities of a half-read window whose start fell out of the horizon', () => {
+  it('keeps the half-read window (its delivered identities are in the ledger) whose start fell out of the horizon', () => {
     const horizon = now - API_HORIZON_MS + limits.horizonMarginMs;
-    const saved = { start: horizon - 5 * MIN, end: horizon + 20 * MIN, delivered: ['a', 'b'] };
-    const plan = planWindow({ cursor: saved.start, edge: [], window: saved }, now, limits);
+    const saved = { start: horizon - 5 * MIN, end: horizon + 20 * MIN };
+    const plan = planWindow({ cursor: saved.start, rereads: [], setAside: [], window: saved }, now, limits);
     expect(plan.clampedMs).toBe(5 * MIN);
     expect(plan.window).toEqual({ start: horizon, end: saved.end, caughtUp: false, resumed: true });
-    expect(plan.checkpoint.window).toEqual({ start: horizon, end: saved.end, delivered: ['a', 'b'] });
+    expect(plan.checkpoint.window).toEqual({ start: horizon, end: saved.end });
   });
 });
 

@@ -9,6 +9,7 @@ export * from './validation';
 export * from './secrets';
 export * from './module';
 export * from './storage/file-store';
+export * from './storage/file-objects';
 export * from './storage/s3-store';
 export * from './storage/create-store';
 export * from './metrics';

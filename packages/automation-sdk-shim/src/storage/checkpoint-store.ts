@@ -11,6 +11,70 @@ export interface CheckpointStore {
   save(document: unknown, signal?: AbortSignal): Promise<void>;
   /** Where it lives, for messages (never contains credentials). */
   describe(): string;
+  /** Named JSON objects kept next to the document (journals, snapshots), in the same place. */
+  readonly objects: NamedObjects;
+}
+
+/**
+ * A small set of named JSON objects living next to the checkpoint document: what a trigger
+ * needs to keep state whose size it does not want to rewrite on every save (an append-only
+ * journal and its snapshots). Each object is written atomically and durably; names are
+ * `[A-Za-z0-9._-]`, at most 200 characters, not starting with a dot.
+ */
+export interface NamedObjects {
+  /** Writes (replaces) the object; resolves once it is durable. */
+  save(name: string, document: unknown, signal?: AbortSignal): Promise<void>;
+  /** The object, or undefined when there is none. Corrupt content throws. */
+  load(name: string, signal?: AbortSignal): Promise<unknown>;
+  /** Names of the objects starting with `prefix`, sorted. */
+  list(prefix: string, signal?: AbortSignal): Promise<string[]>;
+  /** Removes the object; removing one that does not exist is not an error. */
+  remove(name: string, signal?: AbortSignal): Promise<void>;
+}
+
+const OBJECT_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
+
+/** Throws on a name that is not safe as a file name and an object key alike. */
+export function checkObjectName(name: string): string {
+  if (!OBJECT_NAME.test(name)) {
+    throw new TypeError(
+      `Invalid checkpoint object name ${JSON.stringify(name)}: use [A-Za-z0-9._-], 1-200 characters, not starting with a dot`,
+    );
+  }
+  return name;
+}
+
+/** Named objects in memory (unit tests, the demo). Counts writes and bytes for tests. */
+export class MemoryNamedObjects implements NamedObjects {
+  readonly objects = new Map<string, string>();
+  saves = 0;
+  bytesWritten = 0;
+
+  async save(name: string, document: unknown): Promise<void> {
+    await Promise.resolve();
+    checkObjectName(name);
+    const text = JSON.stringify(document) as string | undefined;
+    if (text === undefined) throw new TypeError('A checkpoint object must be a JSON value');
+    this.objects.set(name, text);
+    this.saves++;
+    this.bytesWritten += Buffer.byteLength(text);
+  }
+
+  async load(name: string): Promise<unknown> {
+    await Promise.resolve();
+    const text = this.objects.get(checkObjectName(name));
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    await Promise.resolve();
+    return [...this.objects.keys()].filter((n) => n.startsWith(prefix)).sort();
+  }
+
+  async remove(name: string): Promise<void> {
+    await Promise.resolve();
+    this.objects.delete(checkObjectName(name));
+  }
 }
 
 /**
@@ -31,6 +95,7 @@ export class CheckpointCorruptError extends ConfigurationError {
 export class MemoryCheckpointStore implements CheckpointStore {
   document: unknown;
   saves = 0;
+  readonly objects = new MemoryNamedObjects();
 
   constructor(initial?: unknown) {
     this.document = initial === undefined ? undefined : structuredClone(initial);

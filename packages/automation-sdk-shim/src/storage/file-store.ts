@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { copyFile, readFile, readdir, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TransientError } from '../errors';
+import { errorCode, writeFileAtomically } from './atomic-file';
 import { CheckpointCorruptError, type CheckpointStore } from './checkpoint-store';
+import { FileNamedObjects } from './file-objects';
 
 export interface FileCheckpointStoreOptions {
   /** The data path (created on first save). */
@@ -24,14 +26,19 @@ export class FileCheckpointStore implements CheckpointStore {
   private readonly instanceTag = randomBytes(3).toString('hex');
   private tempCounter = 0;
 
+  /** Named objects in a directory next to the document: `<fileName>.d/`. */
+  readonly objects: FileNamedObjects;
+
   constructor(options: FileCheckpointStoreOptions) {
     this.directory = options.directory;
     this.path = join(options.directory, options.fileName ?? 'context.json');
+    this.objects = new FileNamedObjects(`${this.path}.d`, this.instanceTag);
   }
 
   async load(signal?: AbortSignal): Promise<unknown> {
     signal?.throwIfAborted();
     await this.removeStaleTempFiles();
+    await this.objects.removeStaleTempFiles();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -65,18 +72,8 @@ export class FileCheckpointStore implements CheckpointStore {
   private async write(text: string): Promise<void> {
     const temp = `${this.path}.tmp-${process.pid}-${this.instanceTag}${++this.tempCounter}`;
     try {
-      await mkdir(this.directory, { recursive: true });
-      const handle = await open(temp, 'w', 0o600);
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, this.path);
-      await syncDirectory(this.directory);
+      await writeFileAtomically(this.directory, this.path, temp, text);
     } catch (error) {
-      await unlink(temp).catch(() => undefined);
       throw this.ioError('write', error);
     }
   }
@@ -118,27 +115,9 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 }
 
-/** Makes the rename itself durable. Some file systems cannot fsync a directory: that is not an error. */
-async function syncDirectory(directory: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(directory, 'r');
-    await handle.sync();
-  } catch (error) {
-    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes(errorCode(error) ?? '')) throw error;
-  } finally {
-    await handle?.close();
-  }
-}
-
 /** JSON text of a checkpoint; `undefined` or a function cannot be one. */
 export function serialiseCheckpoint(document: unknown): string {
   const text = JSON.stringify(document) as string | undefined;
   if (text === undefined) throw new TypeError('A checkpoint must be a JSON value, got undefined');
   return text;
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }

@@ -1,6 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigurationError, TransientError, isAbort } from '../errors';
-import { CheckpointCorruptError, type CheckpointStore } from './checkpoint-store';
+import {
+  checkObjectName,
+  CheckpointCorruptError,
+  type CheckpointStore,
+  type NamedObjects,
+} from './checkpoint-store';
 import { serialiseCheckpoint } from './file-store';
 
 export interface S3Credentials {
@@ -44,11 +49,71 @@ export class S3CheckpointStore implements CheckpointStore {
   private readonly bucket: string;
   private readonly key: string;
   private queue: Promise<void> = Promise.resolve();
+  /** Named objects under the prefix `<key>.d/`. */
+  readonly objects: NamedObjects;
 
   constructor(options: S3CheckpointStoreOptions) {
     this.bucket = options.bucket;
     this.key = options.key;
     this.client = options.client ?? buildClient(options);
+    this.objects = this.namedObjects(`${this.key}.d/`);
+  }
+
+  private namedObjects(prefix: string): NamedObjects {
+    return {
+      save: async (name, document, signal) => {
+        await this.write(prefix + checkObjectName(name), serialiseCheckpoint(document), signal);
+      },
+      load: async (name, signal) => {
+        const key = prefix + checkObjectName(name);
+        const text = await this.read(key, signal);
+        if (text === undefined) return undefined;
+        try {
+          return JSON.parse(text) as unknown;
+        } catch (error) {
+          throw new CheckpointCorruptError(
+            `The checkpoint object s3://${this.bucket}/${key} is not valid JSON. Delete the objects under s3://${this.bucket}/${prefix} together with ${this.describe()} to restart collecting from the configured start time.`,
+            { cause: error },
+          );
+        }
+      },
+      list: (namePrefix, signal) => this.listKeys(prefix, namePrefix, signal),
+      remove: async (name, signal) => {
+        const key = prefix + checkObjectName(name);
+        try {
+          await this.client.send(new (awsSdk().DeleteObjectCommand)({ Bucket: this.bucket, Key: key }), {
+            abortSignal: signal,
+          });
+        } catch (error) {
+          if (isMissingObject(error)) return;
+          throw this.classify('write', error, signal);
+        }
+      },
+    };
+  }
+
+  private async listKeys(prefix: string, namePrefix: string, signal?: AbortSignal): Promise<string[]> {
+    const names: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new (awsSdk().ListObjectsV2Command)({
+            Bucket: this.bucket,
+            Prefix: prefix + namePrefix,
+            ...(token === undefined ? {} : { ContinuationToken: token }),
+          }),
+          { abortSignal: signal },
+        );
+        for (const item of page.Contents ?? []) {
+          if (item.Key !== undefined) names.push(item.Key.slice(prefix.length));
+        }
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (error) {
+      throw this.classify('read', error, signal);
+    }
+    return names.sort();
   }
 
   async load(signal?: AbortSignal): Promise<unknown> {

@@ -1,0 +1,46 @@
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+
+/**
+ * Writes `text` to `path` so that a crash at any moment leaves the old or the new content,
+ * never a truncated file: temp file + fsync + rename + directory fsync.
+ */
+export async function writeFileAtomically(
+  directory: string,
+  path: string,
+  temp: string,
+  text: string,
+): Promise<void> {
+  try {
+    await mkdir(directory, { recursive: true });
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    await syncDirectory(directory);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Makes a rename or unlink itself durable. Some file systems cannot fsync a directory: not an error. */
+export async function syncDirectory(directory: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(directory, 'r');
+    await handle.sync();
+  } catch (error) {
+    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes(errorCode(error) ?? '')) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

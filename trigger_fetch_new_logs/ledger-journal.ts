@@ -1,0 +1,165 @@
+import { ConfigurationError, type Logger, type NamedObjects } from '@sekoia/automation-sdk-shim';
+import type { IdentityLedger, LedgerEntry } from './identity-ledger';
+
+/**
+ * Makes a stream's IdentityLedger durable without rewriting it on every batch: each
+ * acknowledged batch appends one small journal segment (its identities and counts); once the
+ * segments hold as many entries as the ledger itself, one snapshot replaces them
+ * (compaction). Bytes written per batch are proportional to the batch; the snapshot's cost is
+ * amortised over the segments it replaces.
+ *
+ * Objects, next to the checkpoint: `ledger.<stream>.journal.<seq>` and
+ * `ledger.<stream>.snapshot.<seq>` (the ledger as of journal segment `seq`). Each object is
+ * written atomically, so a kill leaves whole segments only: loading takes the newest
+ * snapshot and applies the segments after it.
+ */
+export class LedgerJournal {
+  private nextSeq = 1;
+  private snapshotSeq = 0;
+  /** Entries acknowledged but not yet durable (the last segment write failed). */
+  private unsaved: LedgerEntry[] = [];
+  private entriesSinceSnapshot = 0;
+  private segmentsSinceSnapshot = 0;
+
+  constructor(
+    private readonly objects: NamedObjects,
+    private readonly stream: string,
+    private readonly logger: Logger,
+    private readonly minCompactionEntries = 2_000,
+  ) {}
+
+  get pending(): boolean {
+    return this.unsaved.length > 0;
+  }
+
+  /** Fills `ledger` from the newest snapshot and the segments after it. */
+  async load(ledger: IdentityLedger, signal?: AbortSignal): Promise<void> {
+    const names = await this.objects.list(this.prefix, signal);
+    const snapshots = names.map((n) => this.parse(n, 'snapshot')).filter((s) => s !== undefined);
+    const segments = names.map((n) => this.parse(n, 'journal')).filter((s) => s !== undefined);
+    const base = Math.max(0, ...snapshots);
+    if (base > 0) this.apply(ledger, await this.objects.load(this.name('snapshot', base), signal), base);
+    for (const seq of segments.sort((a, b) => a - b)) {
+      if (seq <= base) continue;
+      this.apply(ledger, await this.objects.load(this.name('journal', seq), signal), seq);
+      this.segmentsSinceSnapshot++;
+    }
+    this.snapshotSeq = base;
+    this.nextSeq = Math.max(base, ...segments) + 1;
+    this.entriesSinceSnapshot = ledger.size;
+    await this.removeBefore(base, snapshots, segments, signal);
+  }
+
+  /** Journals the identities of an acknowledged batch; resolves once durable. */
+  async append(entries: readonly LedgerEntry[], signal?: AbortSignal): Promise<void> {
+    this.unsaved.push(...entries);
+    await this.retry(signal);
+  }
+
+  /** Writes what an earlier append could not (storage down). */
+  async retry(signal?: AbortSignal): Promise<void> {
+    if (this.unsaved.length === 0) return;
+    const entries = this.unsaved;
+    // The same name on every attempt: a retried write replaces, never doubles, the segment.
+    await this.objects.save(this.name('journal', this.nextSeq), entries.map(toStored), signal);
+    this.unsaved = [];
+    this.nextSeq++;
+    this.segmentsSinceSnapshot++;
+    this.entriesSinceSnapshot += entries.length;
+  }
+
+  /**
+   * Once the segments since the last snapshot hold at least as many entries as the (pruned)
+   * ledger, replaces them with one snapshot of it.
+   */
+  async compactIfDue(ledger: IdentityLedger, signal?: AbortSignal): Promise<boolean> {
+    if (this.unsaved.length > 0 || this.segmentsSinceSnapshot === 0) return false;
+    if (
+      this.entriesSinceSnapshot < Math.max(this.minCompactionEntries, ledger.size) &&
+      this.segmentsSinceSnapshot < 500
+    )
+      return false;
+    const seq = this.nextSeq - 1;
+    await this.objects.save(this.name('snapshot', seq), ledger.snapshot().map(toStored), signal);
+    const previous = this.snapshotSeq;
+    this.snapshotSeq = seq;
+    this.entriesSinceSnapshot = ledger.size;
+    this.segmentsSinceSnapshot = 0;
+    const names = await this.objects.list(this.prefix, signal);
+    await this.removeBefore(
+      seq,
+      names.map((n) => this.parse(n, 'snapshot')).filter((s) => s !== undefined),
+      names.map((n) => this.parse(n, 'journal')).filter((s) => s !== undefined),
+      signal,
+    );
+    this.logger.log('debug', `${this.stream}: identity journal compacted (${ledger.size} identities).`, {
+      stream: this.stream,
+      previous_snapshot: previous,
+    });
+    return true;
+  }
+
+  /** Objects a snapshot at `base` made useless (also those a kill left mid-compaction). */
+  private async removeBefore(
+    base: number,
+    snapshots: number[],
+    segments: number[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const stale = [
+      ...snapshots.filter((s) => s < base).map((s) => this.name('snapshot', s)),
+      ...segments.filter((s) => s <= base).map((s) => this.name('journal', s)),
+    ];
+    for (const name of stale) await this.objects.remove(name, signal);
+  }
+
+  private get prefix(): string {
+    return `ledger.${this.stream}.`;
+  }
+
+  private name(kind: 'journal' | 'snapshot', seq: number): string {
+    return `${this.prefix}${kind}.${String(seq).padStart(12, '0')}`;
+  }
+
+  private parse(name: string, kind: 'journal' | 'snapshot'): number | undefined {
+    const head = `${this.prefix}${kind}.`;
+    if (!name.startsWith(head)) return undefined;
+    const seq = Number(name.slice(head.length));
+    return Number.isSafeInteger(seq) && seq > 0 ? seq : undefined;
+  }
+
+  private apply(ledger: IdentityLedger, stored: unknown, seq: number): void {
+    if (!Array.isArray(stored)) throw this.unreadable(seq, 'it is not a JSON array');
+    for (const entry of stored) {
+      const parsed = fromStored(entry);
+      if (parsed === undefined)
+        throw this.unreadable(
+          seq,
+          `the entry ${JSON.stringify(entry).slice(0, 80)} is not [identity, count, time]`,
+        );
+      ledger.add(...parsed);
+    }
+  }
+
+  private unreadable(seq: number, why: string): ConfigurationError {
+    return new ConfigurationError(
+      `The checkpoint journal of ${this.stream} (object ${this.prefix}…${seq}) cannot be used: ${why}. ` +
+        'Delete the ledger objects of this stream (records near its cursor may then be sent twice), or restore them.',
+      { field: 'checkpoint' },
+    );
+  }
+}
+
+type StoredEntry = [string, number, number];
+
+function toStored([key, count, time]: LedgerEntry): StoredEntry {
+  return [key, count, time];
+}
+
+function fromStored(value: unknown): LedgerEntry | undefined {
+  if (!Array.isArray(value) || value.length !== 3) return undefined;
+  const [key, count, time] = value as unknown[];
+  if (typeof key !== 'string' || !Number.isSafeInteger(count) || (count as number) < 1) return undefined;
+  if (typeof time !== 'number' || !Number.isFinite(time)) return undefined;
+  return [key, count as number, time];
+}
