@@ -16,6 +16,7 @@ import { recordKey, recordTime } from './record-identity';
 import type { CollectorSettings } from './settings';
 import type { StreamDefinition } from './streams';
 import type { TimeWindow } from './tmes-client';
+import type { WindowPage } from './window-page';
 import { API_HORIZON_MS, nextSpan, planWindow, type PlannedWindow } from './window-planner';
 
 /** Reads every page of a window. TmesClient.pages, or a stand-in in unit tests. */
@@ -24,7 +25,7 @@ export type PageSource = (
   window: TimeWindow,
   pageSize: number,
   signal: AbortSignal,
-) => AsyncIterable<unknown[]>;
+) => AsyncIterable<WindowPage>;
 
 /** Sends events to the intake; resolves only once every one was acknowledged, else throws. */
 export type Forwarder = (events: readonly string[]) => Promise<void>;
@@ -187,7 +188,8 @@ export class StreamCollector {
     const edge = new Map<string, number>(this.checkpoint.edge.filter(([, t]) => t >= edgeFrom));
     const batch = new Batch();
     let records = 0;
-    for await (const logs of pages(stream, window, settings.pageSize, signal)) {
+    for await (const page of pages(stream, window, settings.pageSize, signal)) {
+      const logs = page.logs;
       // The answer told us the server's time: if the window ends in its future, the cursor
       // will stop at the server's present instead, and everything after it is edge.
       edgeFrom = Math.min(edgeFrom, this.safeEnd(window) - margin);

@@ -37,7 +37,7 @@ function fakeApi(records: { genTime: string; id: number }[], order: 'asc' | 'des
       .sort((a, b) => (order === 'asc' ? a.id - b.id : b.id - a.id));
     for (let i = 0; i < inWindow.length; i += pageSize) {
       await Promise.resolve();
-      yield inWindow.slice(i, i + pageSize);
+      yield { logs: inWindow.slice(i, i + pageSize), restart: false };
     }
   };
 }
