@@ -56,7 +56,7 @@ export class ApiStallWatch implements PageAttemptObserver {
 
   failed(stream: StreamName, failure: AttemptFailure): void {
     const now = this.options.clock.now();
-    const streak = this.streaks.get(stream) ?? { since: now, causes: new Map(), reported: false };
+    const streak: Streak = this.streaks.get(stream) ?? { since: now, causes: new Map(), reported: false };
     const key = causeKey(failure);
     const seen = streak.causes.get(key);
     // Delete first so that, on a tie, the most recent cause comes last and wins.

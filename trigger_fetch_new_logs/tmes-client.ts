@@ -6,7 +6,6 @@ import {
   NetworkFailure,
   ResponseError,
   TransientError,
-  describeNetworkError,
   excerpt,
   failure,
   isFatal,
@@ -137,10 +136,11 @@ export class TmesClient {
       return typeof response.headers.date === 'string';
     } catch (error) {
       signal.throwIfAborted();
-      throw new TransientError(
-        `${stream.name}: the Trend Micro API could not be reached (${describeNetworkError(error)}).`,
-        { cause: new NetworkFailure(error) },
-      );
+      const cause = new NetworkFailure(error);
+      const why = probeSignal.aborted ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : cause.message;
+      throw new TransientError(`${stream.name}: the Trend Micro API could not be reached (${why}).`, {
+        cause,
+      });
     }
   }
 

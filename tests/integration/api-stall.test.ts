@@ -1,22 +1,12 @@
-import { createServer } from 'node:net';
 import { HealthServer, createHttpClient } from '@sekoia/automation-sdk-shim';
 import { TmesSimulator } from '../../simulator';
+import { closedPort } from '../helpers/ports';
 import { Harness } from './harness';
 
 jest.setTimeout(60_000);
 
 const MINUTE = 60_000;
 const http = createHttpClient({ timeoutMs: 5_000 });
-
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 interface HealthAnswer {
   status: number;

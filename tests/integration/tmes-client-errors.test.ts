@@ -1,5 +1,4 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { inspect } from 'node:util';
 import {
   AuthenticationError,
@@ -15,6 +14,7 @@ import {
 import type { AttemptFailure } from '../../trigger_fetch_new_logs/api-stall-watch';
 import { STREAMS, type StreamName } from '../../trigger_fetch_new_logs/streams';
 import { TmesClient } from '../../trigger_fetch_new_logs/tmes-client';
+import { closedPort } from '../helpers/ports';
 import { TokenApi, makeRecords } from '../helpers/token-api';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -65,19 +65,19 @@ async function caught(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
-async function readAll(c: TmesClient): Promise<void> {
-  for await (const page of c.pages(stream, WINDOW, 10, new AbortController().signal)) void page;
+/** Reads a whole window; resolves with the number of records yielded. */
+async function readAll(c: TmesClient): Promise<number> {
+  let records = 0;
+  for await (const page of c.pages(stream, WINDOW, 10, new AbortController().signal))
+    records += page.logs.length;
+  return records;
 }
 
 /** Every way an error and its causes can be shown: inspect (hidden fields too), JSON, stack. */
 function everyRendering(error: unknown): string {
   const texts: string[] = [];
   for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 10; depth++) {
-    texts.push(
-      inspect(e, { depth: 20, showHidden: true }),
-      JSON.stringify(e) ?? '',
-      String((e as Error).stack),
-    );
+    texts.push(inspect(e, { depth: 20, showHidden: true }), JSON.stringify(e), String((e as Error).stack));
     e = (e as { cause?: unknown }).cause;
   }
   return texts.join('\n');
@@ -88,15 +88,6 @@ function expectNoSecret(error: unknown): void {
   expect(text).not.toContain(API_KEY);
   expect(text).not.toContain(BASIC);
   expect(text).not.toMatch(/authorization/i);
-}
-
-async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** A plain HTTP server answering `status` with `body` (or never, when status is 0). */

@@ -35,6 +35,8 @@ export interface LivenessReport {
  * What the platform's liveness probe sees. Unlike the Python SDK, a connector whose every
  * push fails is reported dead (it was reported healthy there), and a connector on a quiet
  * source is not (it was restarted after 6 h there): delivery, not traffic, is what matters.
+ * A source that cannot be read at all (its API unreachable) is a failure streak too, per
+ * source name, when the trigger opts in with a threshold.
  */
 export class Liveness {
   private readonly clock: Clock;
