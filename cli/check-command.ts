@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import axios from 'axios';
 import {
   AuthenticationError,
   ConfigurationError,
+  NetworkFailure,
   TransientError,
   createHttpClient,
   describeNetworkError,
@@ -122,7 +122,7 @@ function explain(error: unknown, baseUrl: string): string {
 }
 
 function isNetworkFailure(cause: unknown): boolean {
-  return axios.isAxiosError(cause) && cause.response === undefined;
+  return cause instanceof NetworkFailure;
 }
 
 function regionOf(baseUrl: string): string {

@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import {
   AuthenticationError,
   ConfigurationError,
+  NetworkFailure,
   ResponseError,
   TransientError,
-  describeNetworkError,
   excerpt,
   failure,
+  isFatal,
   isRetryableNetworkError,
   isRetryableStatus,
   parseRetryAfter,
@@ -19,8 +21,11 @@ import {
   type RetryDecision,
   type Sleep,
 } from '@sekoia/automation-sdk-shim';
+import type { PageAttemptObserver } from './api-stall-watch';
 import type { ServerTime } from './server-time';
-import type { StreamDefinition } from './streams';
+import type { StreamDefinition, StreamName } from './streams';
+import type { WindowPage } from './window-page';
+import { DEFAULT_TOKEN_POLICY, WindowRead, type PageAnswer, type TokenPolicy } from './window-read';
 
 /** A time range, epoch milliseconds, both bounds inclusive (as the API treats them). */
 export interface TimeWindow {
@@ -43,65 +48,109 @@ export interface TmesClientOptions {
   maxPagesPerWindow?: number;
   /** Told the `Date` of every answer, so windows never end after the server's present. */
   serverTime?: ServerTime;
+  /** How page tokens are held, and when a read restarts (see WindowRead). */
+  tokenPolicy?: Partial<TokenPolicy>;
+  /** Told how every page request went (the stall watch). */
+  observer?: PageAttemptObserver;
 }
 
-interface Page {
+/** One page, as fetchPage returns it: its records and the next page's token, if any. */
+export interface Page {
   logs: unknown[];
   nextToken: string | undefined;
 }
 
 const DEFAULT_POLICY: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, deadlineMs: 10 * 60_000 };
+/** The probe must not hold the start of collection for the HTTP client's full timeout. */
+const PROBE_TIMEOUT_MS = 20_000;
 
 /**
  * The TMES log API: Basic auth (Login ID : API key), gzip, every page of a window, errors
  * classified into the shim's error classes so the stream can decide (retry, stop, report).
+ * No error it throws carries the request (whose Authorization header holds the API key): causes
+ * are safe summaries (NetworkFailure, status).
  */
 export class TmesClient {
   private readonly authorization: string;
+  private readonly tokenPolicy: TokenPolicy;
 
   constructor(private readonly options: TmesClientOptions) {
     this.authorization = `Basic ${Buffer.from(`${options.username}:${options.apiKey}`).toString('base64')}`;
+    this.tokenPolicy = { ...DEFAULT_TOKEN_POLICY, ...options.tokenPolicy };
   }
 
   /**
-   * Yields the records of every page of `window`, following `nextToken` to the end. A 204,
-   * an empty or missing `logs`, or a page without a token ends the window.
+   * Every page of `window`, following `nextToken` to the end (an empty page with a token goes
+   * on). When the read restarts from the window's start (a token held too long, refused, or
+   * answered with nothing after a pause), the next page says so with `restart: true`.
    */
   async *pages(
     stream: StreamDefinition,
     window: TimeWindow,
     pageSize: number,
     signal: AbortSignal,
-  ): AsyncGenerator<unknown[], void, undefined> {
-    const maxPages = this.options.maxPagesPerWindow ?? 100_000;
-    let token: string | undefined;
-    // A token seen before means the API is going round in circles (A→A, or A→B→A).
-    const seen = new Set<string>();
-    for (let page = 0; page < maxPages; page++) {
-      const result = await this.fetchPage(stream, window, pageSize, token, signal);
-      if (result.logs.length > 0) yield result.logs;
-      if (result.logs.length === 0 || result.nextToken === undefined) return;
-      if (seen.has(result.nextToken) || result.nextToken === token) {
-        throw new ResponseError(
-          `${stream.name}: the API returned a nextToken it had already returned; the window will be read again.`,
-        );
-      }
-      seen.add(result.nextToken);
-      token = result.nextToken;
+  ): AsyncGenerator<WindowPage, void, undefined> {
+    const { clock } = this.options;
+    const read = new WindowRead(stream.name, this.tokenPolicy, this.options.maxPagesPerWindow ?? 100_000);
+    for (;;) {
+      const next = read.nextToken(clock.now());
+      if (next.restarted !== undefined) this.logRestart(stream, window, next.restarted, 'info');
+      const answer = await this.fetchAnswer(stream, window, pageSize, next.token, signal);
+      const step = read.accept(answer, clock.now());
+      if (step.restarted !== undefined) this.logRestart(stream, window, step.restarted, 'warning');
+      if (step.page !== undefined) yield step.page;
+      if (step.done) return;
     }
-    throw new ResponseError(
-      `${stream.name}: more than ${maxPages} pages in one window; the window will be read again.`,
-    );
   }
 
   /** One page request, retried on throttling, server errors, network errors and garbled bodies. */
-  fetchPage(
+  async fetchPage(
     stream: StreamDefinition,
     window: TimeWindow,
     pageSize: number,
     token: string | undefined,
     signal: AbortSignal,
   ): Promise<Page> {
+    const answer = await this.fetchAnswer(stream, window, pageSize, token, signal);
+    if (answer.kind === 'end') return { logs: [], nextToken: undefined };
+    if (answer.kind === 'page') return { logs: answer.logs, nextToken: answer.nextToken };
+    throw new ResponseError(
+      `${stream.name}: the page token was refused (HTTP ${answer.status}${answer.detail}).`,
+      {
+        status: answer.status,
+      },
+    );
+  }
+
+  /**
+   * One request, no retry, for its `Date` header: it tells `serverTime` the server's clock
+   * before the first window is planned. Resolves true when an answer (any status) came back.
+   */
+  async probe(stream: StreamDefinition, signal: AbortSignal): Promise<boolean> {
+    const now = this.options.clock.now();
+    const window = { start: now - 61_000, end: now - 60_000 };
+    const probeSignal = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
+    try {
+      const response = await this.request(stream, window, 1, undefined, probeSignal);
+      this.options.serverTime?.observe(response.headers.date);
+      return typeof response.headers.date === 'string';
+    } catch (error) {
+      signal.throwIfAborted();
+      const cause = new NetworkFailure(error);
+      const why = probeSignal.aborted ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : cause.message;
+      throw new TransientError(`${stream.name}: the Trend Micro API could not be reached (${why}).`, {
+        cause,
+      });
+    }
+  }
+
+  private fetchAnswer(
+    stream: StreamDefinition,
+    window: TimeWindow,
+    pageSize: number,
+    token: string | undefined,
+    signal: AbortSignal,
+  ): Promise<PageAnswer> {
     const { clock, sleep, random, logger } = this.options;
     return retry(() => this.attempt(stream, window, pageSize, token, signal), {
       clock,
@@ -124,23 +173,64 @@ export class TmesClient {
     pageSize: number,
     token: string | undefined,
     signal: AbortSignal,
-  ): Promise<RetryDecision<Page>> {
+  ): Promise<RetryDecision<PageAnswer>> {
+    const { observer, clock } = this.options;
+    const sentAt = clock.now();
     let response: AxiosResponse<string>;
     try {
-      response = await this.options.http.get<string>(this.url(stream, window, pageSize, token), {
-        headers: { Authorization: this.authorization, Accept: 'application/json', 'Accept-Encoding': 'gzip' },
-        signal,
-      });
+      response = await this.request(stream, window, pageSize, token, signal);
     } catch (error) {
       signal.throwIfAborted();
+      // Never the axios error itself as the cause: its config holds the Authorization header.
+      const cause = new NetworkFailure(error);
+      observer?.failed(stream.name, { kind: 'network', network: cause.kind, code: cause.code });
       const problem = new TransientError(
-        `${stream.name}: the Trend Micro API could not be reached (${describeNetworkError(error)}).`,
-        { cause: error },
+        `${stream.name}: the Trend Micro API could not be reached (${cause.message}).`,
+        { cause },
       );
       return isRetryableNetworkError(error) ? retryable(problem) : failure(problem);
     }
     this.options.serverTime?.observe(response.headers.date);
-    return classify(stream.name, response, this.options.clock.now());
+    const decision = classify(stream.name, response, { token, sentAt, now: clock.now() });
+    this.report(stream.name, response.status, decision);
+    return decision;
+  }
+
+  /** Tells the observer: an answer it can use, or a fatal one, means the API is reachable. */
+  private report(stream: StreamName, status: number, decision: RetryDecision<PageAnswer>): void {
+    const { observer } = this.options;
+    if (observer === undefined) return;
+    if (decision.kind === 'success' || (decision.kind === 'failure' && isFatal(decision.error))) {
+      observer.succeeded(stream);
+      return;
+    }
+    observer.failed(stream, status === 200 ? { kind: 'body' } : { kind: 'status', status });
+  }
+
+  private request(
+    stream: StreamDefinition,
+    window: TimeWindow,
+    pageSize: number,
+    token: string | undefined,
+    signal: AbortSignal,
+  ): Promise<AxiosResponse<string>> {
+    return this.options.http.get<string>(this.url(stream, window, pageSize, token), {
+      headers: { Authorization: this.authorization, Accept: 'application/json', 'Accept-Encoding': 'gzip' },
+      signal,
+    });
+  }
+
+  private logRestart(
+    stream: StreamDefinition,
+    window: TimeWindow,
+    reason: string,
+    level: 'info' | 'warning',
+  ): void {
+    this.options.logger.log(
+      level,
+      `${stream.name}: reading the window ${new Date(window.start).toISOString()} – ${new Date(window.end).toISOString()} again from its start: ${reason}. Records already delivered are not sent twice.`,
+      { stream: stream.name },
+    );
   }
 
   private url(
@@ -171,11 +261,30 @@ export function decodeToken(token: string): string {
   }
 }
 
-function classify(stream: string, response: AxiosResponse<string>, now: number): RetryDecision<Page> {
+/** The request an answer belongs to: whether it carried a token, when it was sent. */
+interface RequestContext {
+  token: string | undefined;
+  sentAt: number;
+  now: number;
+}
+
+/** Token requests refused with these statuses: the token is no good, the credentials may be fine. */
+const TOKEN_REFUSALS = new Set([400, 401, 403]);
+
+function classify(
+  stream: string,
+  response: AxiosResponse<string>,
+  request: RequestContext,
+): RetryDecision<PageAnswer> {
   const { status } = response;
-  if (status === 200) return parsePage(stream, response);
-  if (status === 204) return success({ logs: [], nextToken: undefined });
+  const { sentAt } = request;
+  if (status === 200) return parsePage(stream, response, sentAt);
+  if (status === 204) return success({ kind: 'end', sentAt });
   const detail = apiMessage(response.data);
+  // An expired or refused token is not a wrong key: only a request without one can say that.
+  if (request.token !== undefined && TOKEN_REFUSALS.has(status)) {
+    return success({ kind: 'refused', status, detail, sentAt });
+  }
   if (status === 401 || status === 403) {
     return failure(
       new AuthenticationError(
@@ -192,7 +301,7 @@ function classify(stream: string, response: AxiosResponse<string>, now: number):
     );
   }
   if (isRetryableStatus(status)) {
-    const retryAfter = parseRetryAfter(response.headers['retry-after'], now);
+    const retryAfter = parseRetryAfter(response.headers['retry-after'], request.now);
     return retryable(
       new TransientError(`${stream}: the Trend Micro API answered HTTP ${status}${detail}.`, {
         ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
@@ -205,21 +314,22 @@ function classify(stream: string, response: AxiosResponse<string>, now: number):
   );
 }
 
-function parsePage(stream: string, response: AxiosResponse<string>): RetryDecision<Page> {
+function parsePage(
+  stream: string,
+  response: AxiosResponse<string>,
+  sentAt: number,
+): RetryDecision<PageAnswer> {
   const text = typeof response.data === 'string' ? response.data : '';
-  if (text.trim() === '') return success({ logs: [], nextToken: undefined });
+  if (text.trim() === '') return success({ kind: 'end', sentAt });
   let body: unknown;
   try {
     body = JSON.parse(text);
-  } catch (error) {
+  } catch {
     const type = String(response.headers['content-type'] ?? 'no content-type');
     return retryable(
       new ResponseError(
         `${stream}: the API answered 200 with a body that is not JSON (${type}): "${excerpt(text, 120)}".`,
-        {
-          status: 200,
-          cause: error,
-        },
+        { status: 200 },
       ),
     );
   }
@@ -244,10 +354,13 @@ function parsePage(stream: string, response: AxiosResponse<string>): RetryDecisi
       new ResponseError(`${stream}: the API answered 200 with a "nextToken" that is not a string.`),
     );
   }
-  return success({
-    logs: logs ?? [],
-    nextToken: typeof nextToken === 'string' && nextToken !== '' ? nextToken : undefined,
-  });
+  const records = logs ?? [];
+  const token = typeof nextToken === 'string' && nextToken !== '' ? nextToken : undefined;
+  // Trend Micro: "repeat until the nextToken parameter is not returned" — an empty page with
+  // a token is not the end.
+  if (records.length === 0 && token === undefined) return success({ kind: 'end', sentAt });
+  const digest = createHash('sha1').update(text).digest('base64');
+  return success({ kind: 'page', logs: records, nextToken: token, digest, sentAt });
 }
 
 /** ` (Code: message)` from a TMES error body, or an excerpt of whatever came back. */

@@ -5,23 +5,29 @@ import {
   isFatal,
   type ConfigurationSchema,
   type ConnectorOptions,
+  type LivenessOptions,
 } from '@sekoia/automation-sdk-shim';
 import type { AxiosInstance } from 'axios';
 import triggerManifest from '../trigger_fetch_new_logs.json';
+import { ApiStallWatch, DEFAULT_STALL_THRESHOLD_MS } from './api-stall-watch';
 import { CheckpointBook } from './checkpoint';
 import { StreamMetrics } from './metrics';
+import { probeServerClock } from './server-clock-probe';
 import { ServerTime } from './server-time';
 import { normalize } from './normalizer';
 import { toCollectorSettings, type CollectorSettings, type FetchNewLogsConfiguration } from './settings';
 import { StreamCollector, type CollectorLimits } from './stream-collector';
 import { STREAMS, type StreamName } from './streams';
 import { TmesClient } from './tmes-client';
-import type { WindowPage } from './window-page';
+import type { TokenPolicy } from './window-read';
 
 export interface FetchNewLogsOptions extends ConnectorOptions {
   /** HTTP client for the Trend Micro API (tests shorten its timeout). */
   tmesHttp?: AxiosInstance;
   collectorLimits?: Partial<CollectorLimits>;
+  tokenPolicy?: Partial<TokenPolicy>;
+  /** A stream that reads no page for this long logs one critical; default 30 min. */
+  apiStallThresholdMs?: number;
 }
 
 /**
@@ -35,6 +41,8 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
   readonly streamMetrics: StreamMetrics;
   private readonly tmesHttp: AxiosInstance;
   private readonly collectorLimits: Partial<CollectorLimits>;
+  private readonly tokenPolicy: Partial<TokenPolicy>;
+  private readonly apiStallThresholdMs: number;
 
   constructor(options: FetchNewLogsOptions) {
     super(options);
@@ -43,6 +51,16 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
       options.tmesHttp ??
       createHttpClient({ timeoutMs: 120_000, userAgent: 'sekoiaio-trend-micro-email-security' });
     this.collectorLimits = options.collectorLimits ?? {};
+    this.tokenPolicy = options.tokenPolicy ?? {};
+    this.apiStallThresholdMs = options.apiStallThresholdMs ?? DEFAULT_STALL_THRESHOLD_MS;
+  }
+
+  /** Besides the intake, /health fails once a stream has read no page for 30 minutes. */
+  protected override livenessThresholds(): Omit<LivenessOptions, 'clock'> {
+    return {
+      ...super.livenessThresholds(),
+      sourceFailureThresholdSeconds: DEFAULT_STALL_THRESHOLD_MS / 1000,
+    };
   }
 
   /** The Basic authorization value holds the API key too, base64-encoded with the Login ID. */
@@ -59,7 +77,13 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     const book = new CheckpointBook(this.store, this.logger);
     await book.load(signal);
     const serverTime = new ServerTime(this.clock);
-    const collectors = settings.streams.map((name) => this.collector(name, settings, book, serverTime));
+    const client = this.tmesClient(settings, serverTime);
+    // Before the first window is planned: its cursor must come from the server's clock too.
+    const [first] = settings.streams;
+    if (first !== undefined) await probeServerClock(client, STREAMS[first], serverTime, this.logger, signal);
+    const collectors = settings.streams.map((name) =>
+      this.collector(name, settings, book, client, serverTime),
+    );
     // A bug escaping one stream stops its siblings too, so run() is never re-entered while
     // an earlier generation of collectors is still running.
     const local = new AbortController();
@@ -109,13 +133,16 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     return lag;
   }
 
-  private collector(
-    name: StreamName,
-    settings: CollectorSettings,
-    book: CheckpointBook,
-    serverTime: ServerTime,
-  ): StreamCollector {
-    const client = new TmesClient({
+  /** One client for every stream (a read's state lives in its pages() generator). */
+  private tmesClient(settings: CollectorSettings, serverTime: ServerTime): TmesClient {
+    const observer = new ApiStallWatch({
+      clock: this.clock,
+      logger: this.logger,
+      host: new URL(settings.baseUrl).host,
+      thresholdMs: this.apiStallThresholdMs,
+      health: this.liveness,
+    });
+    return new TmesClient({
       baseUrl: settings.baseUrl,
       username: settings.username,
       apiKey: settings.apiKey,
@@ -125,13 +152,24 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
       random: this.random,
       logger: this.logger,
       serverTime,
+      tokenPolicy: this.tokenPolicy,
+      observer,
     });
+  }
+
+  private collector(
+    name: StreamName,
+    settings: CollectorSettings,
+    book: CheckpointBook,
+    client: TmesClient,
+    serverTime: ServerTime,
+  ): StreamCollector {
     const encode = settings.outputFormat === 'ecs' ? (r: unknown) => normalize(r, name) : (r: unknown) => r;
     return new StreamCollector(
       {
         stream: STREAMS[name],
         settings,
-        pages: (stream, window, size, signal) => asWindowPages(client.pages(stream, window, size, signal)),
+        pages: (stream, window, size, signal) => client.pages(stream, window, size, signal),
         forward: async (events) => {
           await this.pushEvents(events);
           this.metrics.setLag(this.furthestLagSeconds());
@@ -149,9 +187,4 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
       book.get(name),
     );
   }
-}
-
-/** Until the client yields WindowPage itself (replaced at merge): its pages, never a restart. */
-async function* asWindowPages(pages: AsyncIterable<unknown[]>): AsyncIterable<WindowPage> {
-  for await (const logs of pages) yield { logs, restart: false };
 }

@@ -109,7 +109,8 @@ describe('malformed pages: retried with a message, nothing lost, nothing twice',
       counts: { accepted_traffic: 300, blocked_traffic: 0, policy_events: 0 },
       seed: 8,
     });
-    if (c.answer !== undefined) h.simulator.failNext(c.times ?? 1, c.answer, 'accepted_traffic');
+    // One more: the trigger's first request is its server-clock probe (TmesClient.probe).
+    if (c.answer !== undefined) h.simulator.failNext((c.times ?? 1) + 1, c.answer, 'accepted_traffic');
     if (c.tokenLoop !== undefined) h.simulator.tokenLoop(c.tokenLoop);
     await h.start();
     await h.until(() => h.intake.events.length >= 300);

@@ -172,7 +172,8 @@ function serve(h: Harness, c: RecordCase): unknown[] {
   const body =
     c.pageText?.(GOOD.map((g) => JSON.stringify(g))) ??
     JSON.stringify({ logs: [GOOD[0], ...c.records, GOOD[1]] });
-  h.simulator.failNext(1, { status: 200, body }, 'accepted_traffic');
+  // Twice: the trigger's first request is its server-clock probe (TmesClient.probe).
+  h.simulator.failNext(2, { status: 200, body }, 'accepted_traffic');
   return (JSON.parse(body) as { logs: unknown[] }).logs;
 }
 

@@ -10,6 +10,11 @@ export interface LivenessOptions {
   lastHeartbeatThreshold?: number;
   /** Unhealthy when pushes have failed, with no success, for this long; default 900, 0 = off. */
   pushFailureThresholdSeconds?: number;
+  /**
+   * Unhealthy when a source (what the trigger reads from, e.g. one stream of a third-party API)
+   * has failed, with no success, for this long; default 0 = off.
+   */
+  sourceFailureThresholdSeconds?: number;
 }
 
 /** The Python SDK's /health body (same keys), plus when pushes started failing. */
@@ -20,18 +25,27 @@ export interface LivenessReport {
   last_heartbeat_threshold: number;
   error_count: number;
   push_failing_since: string | null;
+  /** Start of the oldest failure streak among the sources now failing. */
+  source_failing_since: string | null;
+  /** Names of the sources now failing (as given to recordSourceFailure), sorted. */
+  failing_sources: string[];
 }
 
 /**
  * What the platform's liveness probe sees. Unlike the Python SDK, a connector whose every
  * push fails is reported dead (it was reported healthy there), and a connector on a quiet
  * source is not (it was restarted after 6 h there): delivery, not traffic, is what matters.
+ * A source that cannot be read at all (its API unreachable) is a failure streak too, per
+ * source name, when the trigger opts in with a threshold.
  */
 export class Liveness {
   private readonly clock: Clock;
   private readonly eventsThresholdMs: number;
   private readonly heartbeatThresholdMs: number;
   private readonly pushFailureThresholdMs: number;
+  private readonly sourceFailureThresholdMs: number;
+  /** Source name → start of its current failure streak. */
+  private readonly sourceFailingSince = new Map<string, number>();
   private lastEventsAt: number;
   private lastHeartbeatAt: number;
   private pushFailingSince: number | undefined;
@@ -42,6 +56,7 @@ export class Liveness {
     this.eventsThresholdMs = (options.secondsWithoutEventsThreshold ?? 0) * 1000;
     this.heartbeatThresholdMs = (options.lastHeartbeatThreshold ?? 0) * 1000;
     this.pushFailureThresholdMs = (options.pushFailureThresholdSeconds ?? 900) * 1000;
+    this.sourceFailureThresholdMs = (options.sourceFailureThresholdSeconds ?? 0) * 1000;
     // Like Python: the grace periods start when the process starts.
     this.lastEventsAt = this.lastHeartbeatAt = this.clock.now();
   }
@@ -61,6 +76,21 @@ export class Liveness {
     this.pushFailingSince ??= this.clock.now();
   }
 
+  /** Reading `source` failed; only the first failure of a streak starts its clock. */
+  recordSourceFailure(source = 'source'): void {
+    if (!this.sourceFailingSince.has(source)) this.sourceFailingSince.set(source, this.clock.now());
+  }
+
+  /** Reading `source` worked: its failure streak, if any, ends. */
+  recordSourceSuccess(source = 'source'): void {
+    this.sourceFailingSince.delete(source);
+  }
+
+  /** Forgets every source streak (e.g. once the trigger idles after a fatal error). */
+  clearSourceFailures(): void {
+    this.sourceFailingSince.clear();
+  }
+
   heartbeat(): void {
     this.lastHeartbeatAt = this.clock.now();
   }
@@ -76,11 +106,13 @@ export class Liveness {
     return (
       within(this.lastEventsAt, this.eventsThresholdMs) &&
       within(this.lastHeartbeatAt, this.heartbeatThresholdMs) &&
-      within(this.pushFailingSince, this.pushFailureThresholdMs)
+      within(this.pushFailingSince, this.pushFailureThresholdMs) &&
+      within(this.oldestSourceFailure(), this.sourceFailureThresholdMs)
     );
   }
 
   body(): LivenessReport {
+    const sourceSince = this.oldestSourceFailure();
     return {
       last_events_time: naiveIsoUtc(this.lastEventsAt),
       last_heartbeat: naiveIsoUtc(this.lastHeartbeatAt),
@@ -88,7 +120,15 @@ export class Liveness {
       last_heartbeat_threshold: this.options.lastHeartbeatThreshold ?? 0,
       error_count: this.errorCount,
       push_failing_since: this.pushFailingSince === undefined ? null : naiveIsoUtc(this.pushFailingSince),
+      source_failing_since: sourceSince === undefined ? null : naiveIsoUtc(sourceSince),
+      failing_sources: [...this.sourceFailingSince.keys()].sort(),
     };
+  }
+
+  private oldestSourceFailure(): number | undefined {
+    let oldest: number | undefined;
+    for (const since of this.sourceFailingSince.values()) oldest = Math.min(oldest ?? since, since);
+    return oldest;
   }
 }
 

@@ -70,6 +70,46 @@ export function describeNetworkError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** What a transport failure means for the user: which part of the path to check. */
+export type NetworkFailureKind = 'dns' | 'tls' | 'refused' | 'timeout' | 'unreachable' | 'reset' | 'other';
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+const UNREACHABLE_CODES = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+/** OpenSSL and Node TLS codes: certificate problems and failed handshakes. */
+const TLS_CODE =
+  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|EPROTO$)/;
+
+export function networkFailureKind(code: string | undefined): NetworkFailureKind {
+  if (code === undefined) return 'other';
+  if (DNS_CODES.has(code)) return 'dns';
+  if (TLS_CODE.test(code)) return 'tls';
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (TIMEOUT_CODES.has(code)) return 'timeout';
+  if (UNREACHABLE_CODES.has(code)) return 'unreachable';
+  if (RESET_CODES.has(code)) return 'reset';
+  return 'other';
+}
+
+/**
+ * A transport error reduced to what is safe to keep, log and attach as a `cause`: its code,
+ * its kind and describeNetworkError's line. Axios errors carry the whole request config (the
+ * Authorization header with it) and the socket; this keeps none of that.
+ */
+export class NetworkFailure extends Error {
+  readonly code: string | undefined;
+  readonly kind: NetworkFailureKind;
+
+  constructor(error: unknown) {
+    super(describeNetworkError(error));
+    this.name = 'NetworkFailure';
+    const code = (error as { code?: unknown } | null)?.code;
+    this.code = typeof code === 'string' ? code : undefined;
+    this.kind = networkFailureKind(this.code);
+  }
+}
+
 /** At most `max` characters of a body, on one line, for error messages. */
 export function excerpt(body: unknown, max = 200): string {
   const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : String(body);

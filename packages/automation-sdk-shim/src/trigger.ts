@@ -264,6 +264,7 @@ export abstract class Trigger<C extends object> implements Runnable {
     // A restart cannot fix a setting either: keep the probe green so the pod is not restarted
     // into the same critical again (the push failures that led here no longer count).
     this.liveness.recordPushSuccess();
+    this.liveness.clearSourceFailures();
     await this.stopped;
   }
 

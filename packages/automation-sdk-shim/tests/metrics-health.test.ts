@@ -92,6 +92,52 @@ describe('Liveness', () => {
     expect(liveness.isAlive()).toBe(true);
   });
 
+  it('dies once a source has failed with no success for longer than the threshold; each source has its own streak', () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 2, 3, 0, 0));
+    const liveness = new Liveness({ clock, sourceFailureThresholdSeconds: 1800 });
+    liveness.recordSourceFailure('a');
+    clock.advance(10 * MINUTE);
+    liveness.recordSourceFailure('b');
+    liveness.recordSourceFailure('a'); // a later failure does not restart a's streak
+    liveness.recordSourceSuccess('b');
+    clock.advance(20 * MINUTE - 1);
+    expect(liveness.isAlive()).toBe(true);
+    clock.advance(1);
+    expect(liveness.isAlive()).toBe(false);
+    expect(liveness.body()).toMatchObject({
+      source_failing_since: '2026-01-02T03:00:00',
+      failing_sources: ['a'],
+    });
+    liveness.recordSourceSuccess('a');
+    expect(liveness.isAlive()).toBe(true);
+    expect(liveness.body()).toMatchObject({ source_failing_since: null, failing_sources: [] });
+  });
+
+  it('reports the oldest streak among failing sources, and forgets them all on clear', () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 2, 3, 0, 0));
+    const liveness = new Liveness({ clock, sourceFailureThresholdSeconds: 60 });
+    liveness.recordSourceFailure('b');
+    clock.advance(5_000);
+    liveness.recordSourceFailure('a');
+    expect(liveness.body()).toMatchObject({
+      source_failing_since: '2026-01-02T03:00:00',
+      failing_sources: ['a', 'b'],
+    });
+    clock.advance(MINUTE);
+    expect(liveness.isAlive()).toBe(false);
+    liveness.clearSourceFailures();
+    expect(liveness.isAlive()).toBe(true);
+  });
+
+  it('ignores source failures by default (a plain trigger opts in with a threshold)', () => {
+    const clock = new ManualClock();
+    const liveness = new Liveness({ clock });
+    liveness.recordSourceFailure();
+    clock.advance(7 * 24 * 60 * MINUTE);
+    expect(liveness.isAlive()).toBe(true);
+    expect(liveness.body().failing_sources).toEqual(['source']);
+  });
+
   it('applies the Python thresholds on events and heartbeats when set', () => {
     const clock = new ManualClock();
     const liveness = new Liveness({ clock, secondsWithoutEventsThreshold: 3600, lastHeartbeatThreshold: 60 });
@@ -124,6 +170,8 @@ describe('Liveness', () => {
       last_heartbeat_threshold: 0,
       error_count: 2,
       push_failing_since: null,
+      source_failing_since: null,
+      failing_sources: [],
     });
     liveness.recordEvents();
     expect(liveness.body().error_count).toBe(0);
@@ -167,6 +215,27 @@ describe('HealthServer', () => {
     } finally {
       await server.stop();
       await h.stop();
+    }
+  });
+
+  it('answers 500 with the failing sources once a source streak passes its threshold', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 2, 3, 0, 0));
+    const liveness = new Liveness({ clock, sourceFailureThresholdSeconds: 1800 });
+    const server = new HealthServer({ liveness, port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${await server.start()}`;
+    try {
+      liveness.recordSourceFailure('policy_events');
+      clock.advance(30 * MINUTE);
+      const stalled = await http.get<string>(`${base}/health`);
+      expect(stalled.status).toBe(500);
+      expect(JSON.parse(stalled.data)).toMatchObject({
+        source_failing_since: '2026-01-02T03:00:00',
+        failing_sources: ['policy_events'],
+      });
+      liveness.recordSourceSuccess('policy_events');
+      expect((await http.get<string>(`${base}/health`)).status).toBe(200);
+    } finally {
+      await server.stop();
     }
   });
 

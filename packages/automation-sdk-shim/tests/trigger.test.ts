@@ -155,6 +155,39 @@ describe('Trigger', () => {
     expect(signals.listenerCount('SIGINT')).toBe(0);
   });
 
+  it('idles after a fatal error with a green probe, even when its source had been failing', async () => {
+    /** A trigger whose /health watches its source, like a connector reading a third-party API. */
+    class SourceWatchingTrigger extends ScriptedTrigger {
+      protected override livenessThresholds() {
+        return { sourceFailureThresholdSeconds: 60 };
+      }
+    }
+    const base = trigger(() => Promise.resolve());
+    const t = new SourceWatchingTrigger(
+      {
+        module: base.module,
+        clock,
+        sleep: clock.sleep,
+        logger,
+        signals,
+        healthPort: false,
+        metricsPort: false,
+      },
+      (_call, _signal, self) => {
+        self.liveness.recordSourceFailure('api');
+        clock.advance(120_000);
+        return Promise.reject(new AuthenticationError('The API refused the credentials.'));
+      },
+    );
+    const done = t.execute();
+    await until(() => logger.messages('critical').length === 1, 'the critical');
+    // The pod must not be restarted into the same critical: the probe stays green.
+    expect(t.liveness.isAlive()).toBe(true);
+    expect(t.liveness.body().failing_sources).toEqual([]);
+    signals.emit('SIGTERM');
+    await expect(done).resolves.toBe(0);
+  });
+
   it('on transient errors logs, counts, backs off (jittered, growing), then runs again', async () => {
     const t = trigger((call, signal) =>
       call <= 2

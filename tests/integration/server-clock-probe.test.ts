@@ -1,0 +1,71 @@
+import { createServer, type Server } from 'node:http';
+import { closeHttp, listenHttp } from '@sekoia/automation-sdk-shim';
+import { Harness } from './harness';
+
+const HOUR = 3_600_000;
+
+/** An API with no logs whose clock runs `behindMs` behind the test's; records each request. */
+async function emptyApi(
+  h: Harness,
+  behindMs: number,
+): Promise<{ url: string; server: Server; queries: URLSearchParams[] }> {
+  const queries: URLSearchParams[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    queries.push(new URL(req.url ?? '/', 'http://api').searchParams);
+    res.writeHead(204, { date: new Date(h.clock.now() - behindMs).toUTCString() }).end();
+  });
+  const port = await listenHttp(server, 0, '127.0.0.1');
+  return { url: `http://127.0.0.1:${port}`, server, queries };
+}
+
+describe('the server-clock probe', () => {
+  let h: Harness;
+  let server: Server | undefined;
+  afterEach(async () => {
+    await h.close();
+    if (server !== undefined) await closeHttp(server);
+    server = undefined;
+  });
+
+  it('is the first request (one second, limit 1) and tells when the host clock runs ahead', async () => {
+    h = new Harness();
+    const api = await emptyApi(h, 2 * HOUR);
+    server = api.server;
+    await h.start({ service_url: api.url, log_types: ['blocked_traffic', 'accepted_traffic'] });
+    await h.until(() => api.queries.length >= 4);
+    const [probe] = api.queries;
+    expect(probe?.get('type')).toBe('blocked_traffic');
+    expect(probe?.get('limit')).toBe('1');
+    expect(Date.parse(probe?.get('end') ?? '') - Date.parse(probe?.get('start') ?? '')).toBe(1_000);
+    expect(h.logger.messages('warning')).toContain(
+      "This host's clock is 120 min ahead of the Trend Micro server's: windows are planned on the server's clock. Synchronise this host's clock (NTP).",
+    );
+  });
+
+  it('says nothing about the clock when host and server agree', async () => {
+    h = new Harness();
+    const api = await emptyApi(h, 0);
+    server = api.server;
+    await h.start({ service_url: api.url });
+    await h.until(() => api.queries.length >= 4);
+    expect(h.logger.messages('warning').filter((m) => m.includes('clock'))).toEqual([]);
+  });
+
+  it('a failed probe is not fatal: a warning, and collection starts on the host clock', async () => {
+    h = new Harness();
+    const api = await emptyApi(h, 0);
+    server = api.server;
+    // Nothing listens yet: the probe is refused; then the API comes up on the same port.
+    const port = Number(new URL(api.url).port);
+    await closeHttp(api.server);
+    await h.start({ service_url: api.url, log_types: ['accepted_traffic'] });
+    await h.until(() => h.logger.messages('warning').some((m) => m.includes("planned on this host's clock")));
+    await listenHttp(api.server, port, '127.0.0.1');
+    await h.until(() => api.queries.length >= 2);
+    expect(h.logger.messages('warning').find((m) => m.includes("planned on this host's clock"))).toMatch(
+      /accepted_traffic: the Trend Micro API could not be reached \(ECONNREFUSED\)\. Windows are planned on this host's clock until it answers\./,
+    );
+    expect(h.logger.messages('critical')).toEqual([]);
+  });
+});

@@ -1,0 +1,103 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import fc from 'fast-check';
+import { DateTime } from 'luxon';
+import ts from 'typescript';
+import { parseIsoTime } from '../../trigger_fetch_new_logs/iso-time';
+
+const ROOT = resolve(__dirname, '../..');
+
+describe('parseIsoTime', () => {
+  it.each([
+    ['2026-06-01T12:00:00Z', Date.UTC(2026, 5, 1, 12)],
+    ['2026-06-01T12:00:00.123Z', Date.UTC(2026, 5, 1, 12, 0, 0, 123)],
+    ['2026-06-01T12:00:00.12345Z', Date.UTC(2026, 5, 1, 12, 0, 0, 123)],
+    ['2026-06-01T14:00:00+02:00', Date.UTC(2026, 5, 1, 12)],
+    ['2026-06-01T12:00:00', Date.UTC(2026, 5, 1, 12)],
+    ['2026-06-01T12:00:00.5', Date.UTC(2026, 5, 1, 12, 0, 0, 500)],
+    ['2026-06-01', Date.UTC(2026, 5, 1)],
+    ['2026-06-01t12:00:00z', Date.UTC(2026, 5, 1, 12)],
+  ])('reads %s (a time without a zone is UTC)', (text, expected) => {
+    expect(parseIsoTime(text)).toBe(expected);
+  });
+
+  it.each([
+    'garbage',
+    '',
+    '12:00',
+    '12:00:00Z',
+    '2026-02-30T00:00:00Z',
+    '2026-13-01T00:00:00Z',
+    '2026-06-01 12:00:00',
+    'Mon, 01 Jun 2026 12:00:00 GMT',
+    ' 2026-06-01T12:00:00Z',
+  ])('refuses %j', (text) => {
+    expect(parseIsoTime(text)).toBeUndefined();
+  });
+
+  it.each([undefined, null, 1_780_315_200_000, {}, ['2026-06-01T12:00:00Z']])(
+    'refuses a non-string (%p)',
+    (v) => {
+      expect(parseIsoTime(v)).toBeUndefined();
+    },
+  );
+
+  it('agrees with luxon (UTC default) on every canonical-looking string, valid or not', () => {
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    const text = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')),
+        two(13),
+        two(32),
+        two(24),
+        two(60),
+        two(61),
+        fc.option(fc.stringMatching(/^\.\d{1,9}$/), { nil: undefined }),
+        fc.constantFrom('Z', '', '+02:00', '-11:30'),
+      )
+      .map(([y, mo, d, h, mi, s, frac, zone]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${frac ?? ''}${zone}`);
+    fc.assert(
+      fc.property(text, (value) => {
+        const luxon = DateTime.fromISO(value, { zone: 'utc' });
+        expect(parseIsoTime(value)).toBe(luxon.isValid ? luxon.toMillis() : undefined);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('reads a time without a zone as UTC on a Europe/Paris host too (checked in a child process)', () => {
+    // Jest gives each test file its own process.env: setting TZ here would not change the
+    // zone V8 uses. A child node process with TZ set does.
+    const source = readFileSync(join(ROOT, 'trigger_fetch_new_logs/iso-time.ts'), 'utf8');
+    const js = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    }).outputText;
+    const dir = mkdtempSync(join(tmpdir(), 'iso-time-tz-'));
+    writeFileSync(join(dir, 'iso-time.js'), js);
+    const probe = `
+      const { parseIsoTime } = require(${JSON.stringify(join(dir, 'iso-time.js'))});
+      console.log(JSON.stringify({
+        zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+        offsetMinutes: new Date(Date.UTC(2026, 5, 1)).getTimezoneOffset(),
+        hostLocal: Date.parse('2026-06-01T12:00:00'),
+        zoneless: parseIsoTime('2026-06-01T12:00:00'),
+        zonelessMs: parseIsoTime('2026-06-01T12:00:00.250'),
+        utc: parseIsoTime('2026-06-01T12:00:00Z'),
+      }));`;
+    const output = execFileSync(process.execPath, ['-e', probe], {
+      env: { ...process.env, TZ: 'Europe/Paris', NODE_PATH: join(ROOT, 'node_modules') },
+      encoding: 'utf8',
+    });
+    const seen = JSON.parse(output) as Record<string, unknown>;
+    // The child really runs in Paris: summer time, two hours ahead of UTC.
+    expect(seen.zone).toBe('Europe/Paris');
+    expect(seen.offsetMinutes).toBe(-120);
+    expect(seen.hostLocal).toBe(Date.UTC(2026, 5, 1, 10));
+    // ...and the parser still reads the zone-less time as UTC.
+    expect(seen.zoneless).toBe(Date.UTC(2026, 5, 1, 12));
+    expect(seen.zonelessMs).toBe(Date.UTC(2026, 5, 1, 12, 0, 0, 250));
+    expect(seen.utc).toBe(Date.UTC(2026, 5, 1, 12));
+  });
+});

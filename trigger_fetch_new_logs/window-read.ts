@@ -1,0 +1,163 @@
+import { ResponseError } from '@sekoia/automation-sdk-shim';
+import type { WindowPage } from './window-page';
+
+/** What one page request got back, once transient failures were retried. */
+export type PageAnswer =
+  /** A page: its records (maybe none) and the token of the next one, if any. */
+  | {
+      readonly kind: 'page';
+      readonly logs: unknown[];
+      readonly nextToken: string | undefined;
+      /** Digest of the page's body: the same token with the same page is a loop, not a handle. */
+      readonly digest: string;
+      readonly sentAt: number;
+    }
+  /** 204, an empty body, or no logs and no token: nothing more to read. */
+  | { readonly kind: 'end'; readonly sentAt: number }
+  /** A request carrying a token was refused (400, 401, 403): the token is no good any more. */
+  | { readonly kind: 'refused'; readonly status: number; readonly detail: string; readonly sentAt: number };
+
+export interface TokenPolicy {
+  /**
+   * A token sent this long after it arrived (the consumer paused the read to forward a batch)
+   * may have expired: an empty answer to it then restarts the read instead of ending it.
+   */
+  pauseThresholdMs: number;
+  /** A token held longer than this is not sent at all: the read restarts from the window's start. */
+  maxTokenHoldMs: number;
+  /** Restarts in a row that get no further than an earlier read of the window, before giving up. */
+  maxRestartsWithoutProgress: number;
+}
+
+export const DEFAULT_TOKEN_POLICY: TokenPolicy = {
+  pauseThresholdMs: 2_000,
+  maxTokenHoldMs: 30_000,
+  maxRestartsWithoutProgress: 5,
+};
+
+/** What to do after an answer: a page to hand over (maybe), and whether the read is over. */
+export interface ReadStep {
+  readonly page: WindowPage | undefined;
+  readonly done: boolean;
+  /** Why the read restarts from the window's start, when it does (for the log). */
+  readonly restarted: string | undefined;
+}
+
+/**
+ * The state of reading one window page by page, as Trend Micro documents it ("repeat until the
+ * nextToken parameter is not returned") and as a token that expired, or a server-side cursor
+ * handle, make it behave.
+ *
+ * - An empty page with a token goes on.
+ * - A token is never held across a long pause: the read restarts from the window's start
+ *   instead; a token refused, or answered with nothing after a pause, restarts it too. The
+ *   consumer's dedup drops what it already delivered; `restart: true` on the next page tells it.
+ * - The same token on every page is fine (a handle) as long as the pages differ; the same token
+ *   with the same page again is a loop.
+ * - Progress: a read that gets through more pages than every earlier read of the window. Too
+ *   many restarts without progress is a ResponseError (transient: the window is read again
+ *   later, with backoff).
+ */
+export class WindowRead {
+  private token: string | undefined;
+  private tokenAt = 0;
+  /** Pages read so far in this read, and the most any read of this window got through. */
+  private pages = 0;
+  private furthest = 0;
+  private restartsWithoutProgress = 0;
+  private restartPending = false;
+  /** `token digest` of the pages of this read that handed a token out. */
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly label: string,
+    private readonly policy: TokenPolicy,
+    private readonly maxPages: number,
+  ) {}
+
+  /**
+   * The token to send next (undefined for the first page). A token held too long is dropped
+   * here and the read restarts: `restarted` says why.
+   */
+  nextToken(now: number): { token: string | undefined; restarted: string | undefined } {
+    if (this.token === undefined) return { token: undefined, restarted: undefined };
+    const held = now - this.tokenAt;
+    if (held <= this.policy.maxTokenHoldMs) return { token: this.token, restarted: undefined };
+    const reason = `the page token was held ${seconds(held)} s while records were forwarded (longer than ${seconds(this.policy.maxTokenHoldMs)} s)`;
+    this.restart(reason);
+    return { token: undefined, restarted: reason };
+  }
+
+  /** Folds in the answer to the request sent with `nextToken()`'s token, received at `now`. */
+  accept(answer: PageAnswer, now: number): ReadStep {
+    const sentWith = this.token;
+    if (answer.kind === 'refused') {
+      return this.restartStep(`a page token was refused (HTTP ${answer.status}${answer.detail})`);
+    }
+    if (answer.kind === 'end') {
+      const held = sentWith === undefined ? 0 : answer.sentAt - this.tokenAt;
+      if (sentWith !== undefined && held > this.policy.pauseThresholdMs) {
+        return this.restartStep(
+          `a page token sent ${seconds(held)} s after it arrived was answered with no logs (it may have expired)`,
+        );
+      }
+      return { page: this.takeRestart([]), done: true, restarted: undefined };
+    }
+    return this.pageStep(answer, now);
+  }
+
+  private pageStep(answer: Extract<PageAnswer, { kind: 'page' }>, now: number): ReadStep {
+    const { logs, nextToken, digest } = answer;
+    const key = `${nextToken ?? ''} ${digest}`;
+    if (nextToken !== undefined && this.seen.has(key)) {
+      throw new ResponseError(
+        `${this.label}: the API returned a nextToken it had already returned, with the same page (a token loop); the window will be read again.`,
+      );
+    }
+    this.pages++;
+    if (this.pages > this.furthest) {
+      this.furthest = this.pages;
+      this.restartsWithoutProgress = 0;
+    }
+    const page = this.takeRestart(logs);
+    if (nextToken === undefined) return { page, done: true, restarted: undefined };
+    if (this.pages >= this.maxPages) {
+      throw new ResponseError(
+        `${this.label}: more than ${this.maxPages} pages in one window; the window will be read again.`,
+      );
+    }
+    this.seen.add(key);
+    this.token = nextToken;
+    this.tokenAt = now;
+    return { page, done: false, restarted: undefined };
+  }
+
+  /** The page to hand over: always the first one after a restart (even empty), else non-empty ones. */
+  private takeRestart(logs: unknown[]): WindowPage | undefined {
+    const restart = this.restartPending;
+    this.restartPending = false;
+    return restart || logs.length > 0 ? { logs, restart } : undefined;
+  }
+
+  private restartStep(reason: string): ReadStep {
+    this.restart(reason);
+    return { page: undefined, done: false, restarted: reason };
+  }
+
+  private restart(reason: string): void {
+    this.restartsWithoutProgress++;
+    if (this.restartsWithoutProgress > this.policy.maxRestartsWithoutProgress) {
+      throw new ResponseError(
+        `${this.label}: the read was restarted ${this.restartsWithoutProgress} times in a row without getting past page ${this.furthest + 1} (last: ${reason}); the window will be read again later.`,
+      );
+    }
+    this.token = undefined;
+    this.pages = 0;
+    this.seen.clear();
+    this.restartPending = true;
+  }
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / 1000);
+}
