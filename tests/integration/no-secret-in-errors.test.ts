@@ -34,7 +34,8 @@ function everyRendering(error: unknown): string {
   for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 10; depth++) {
     texts.push(
       inspect(e, { depth: 20, showHidden: true }),
-      JSON.stringify(e) ?? '',
+      // JSON.stringify answers undefined for some values, whatever its declared type says.
+      `${JSON.stringify(e) as string | undefined}`,
       String((e as Error).stack),
     );
     e = (e as { cause?: unknown }).cause;
@@ -82,8 +83,12 @@ const servers: Server[] = [];
 async function serve(behaviour: Behaviour): Promise<string> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => behaviour(req, res, Buffer.concat(chunks).toString('utf8')));
+    req.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      behaviour(req, res, Buffer.concat(chunks).toString('utf8'));
+    });
   });
   servers.push(server);
   return `http://127.0.0.1:${await listenHttp(server, 0, '127.0.0.1')}`;
@@ -143,7 +148,9 @@ const CALLERS: [string, (url: string, signal: AbortSignal) => Promise<unknown>][
         policy: NO_RETRY,
       });
       const window = { start: clock.now() - 120_000, end: clock.now() - 60_000 };
-      for await (const page of tmes.pages(STREAMS.policy_events, window, 10, signal)) void page;
+      const pages = tmes.pages(STREAMS.policy_events, window, 10, signal);
+      // Read to the end: the error, if any, comes out of the iteration.
+      for await (const page of pages) expect(page).toBeDefined();
     },
   ],
 ];
@@ -182,7 +189,9 @@ describe.each(CALLERS)('%s: no error carries a credential', (_caller, call) => {
   it('aborted while the request is in flight', async () => {
     const url = await serve(hang);
     const stop = new AbortController();
-    setTimeout(() => stop.abort(), 50);
+    setTimeout(() => {
+      stop.abort();
+    }, 50);
     const error = await thrown(() => call(url, stop.signal));
     expectNoSecret(error);
     expect(everyRendering(error)).not.toMatch(/authorization/i);

@@ -178,7 +178,7 @@ describe('exchange: status × body × headers × network code → decision and e
     expect(http?.status).toBe(row.status);
     if (row.excerpt !== undefined) expect(http?.excerpt).toBe(row.excerpt);
     if (decision.kind === 'retryable') expect(decision.afterMs).toBe(row.afterMs);
-    if (row.afterMs !== undefined) expect((decision.error as TransientError).retryAfterMs).toBe(row.afterMs);
+    if (row.afterMs !== undefined) expect(decision.error).toMatchObject({ retryAfterMs: row.afterMs });
     if (row.code !== undefined) {
       expect(decision.error.cause).toBeInstanceOf(NetworkFailure);
       expect(http?.code).toBe(row.code);
