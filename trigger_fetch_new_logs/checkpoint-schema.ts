@@ -64,11 +64,19 @@ function reversedRanges(head: StoredHead): string[] {
       ...stream.setAside.map((r, i): [string, StoredRange] => [`streams.${name}.setAside[${i}]`, r]),
     ];
     for (const [field, range] of ranges) {
-      if (parseIsoTime(range.end)! < parseIsoTime(range.start)!)
+      if (storedTime(range.end) < storedTime(range.start))
         problems.push(`"${field}" ends before it starts: "end" must not be before "start"`);
     }
   }
   return problems;
+}
+
+/** Epoch ms of a time the schema accepted (its "date-time" format is parseIsoTime). */
+export function storedTime(text: string): number {
+  const ms = parseIsoTime(text);
+  if (ms === undefined)
+    throw new TypeError(`"${text}" was not checked as a date-time by the checkpoint schema`);
+  return ms;
 }
 
 /** One problem in words: the field as a path (`streams.accepted_traffic.rereads[0].pass`) and what it must be. */
@@ -85,7 +93,7 @@ function describe(error: ErrorObject): string {
     case 'propertyNames':
       return `${at} names an unknown stream ${JSON.stringify(params.propertyName)}: the streams are ${listOf(schema.definitions.streamName.enum)}`;
     case 'enum':
-      return `${at} must be one of ${listOf((params.allowedValues as unknown[]) ?? [])}`;
+      return `${at} must be one of ${listOf(params.allowedValues as unknown[])}`;
     case 'const':
       return `${at} must be ${JSON.stringify(params.allowedValue)}`;
     case 'format':

@@ -4,7 +4,12 @@ import {
   type Logger,
   type NamedObjects,
 } from '@sekoia/automation-sdk-shim';
-import { CheckpointHeadSchema, type StoredHead, type StoredStream } from './checkpoint-schema';
+import {
+  CheckpointHeadSchema,
+  storedTime as time,
+  type StoredHead,
+  type StoredStream,
+} from './checkpoint-schema';
 import type { LedgerEntry } from './identity-ledger';
 import { parseIsoTime } from './iso-time';
 import { isStreamName, STREAM_NAMES, type StreamName } from './streams';
@@ -210,10 +215,6 @@ function fromHead(head: StoredHead): Map<StreamName, StreamCheckpoint> {
     result.set(name, checkpoint);
   }
   return result;
-}
-
-function time(text: string): number {
-  return parseIsoTime(text)!;
 }
 
 /**
