@@ -20,7 +20,14 @@ import type { CollectorSettings } from './settings';
 import type { StreamDefinition } from './streams';
 import type { TimeWindow } from './tmes-client';
 import type { WindowPage } from './window-page';
-import { API_HORIZON_MS, nextSpan, planWindow, type PlannedWindow } from './window-planner';
+import {
+  HORIZON_GIVE_UP_MARGIN_MS,
+  HORIZON_PLANNING_MARGIN_MS,
+  horizonAt,
+  nextSpan,
+  planWindow,
+  type PlannedWindow,
+} from './window-planner';
 
 /** Reads every page of a window. TmesClient.pages, or a stand-in in unit tests. */
 export type PageSource = (
@@ -70,7 +77,7 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   initialSpanMs: 60_000,
   maxSpanMs: 60 * 60_000,
   targetRecordsPerWindow: 10_000,
-  horizonMarginMs: 10 * 60_000,
+  horizonMarginMs: HORIZON_PLANNING_MARGIN_MS,
   errorBackoff: { initialMs: 5_000, maxMs: 5 * 60_000, deadlineMs: Number.POSITIVE_INFINITY },
   narrowAfterFailures: 3,
   setAsideRetryMs: 10 * 60_000,
@@ -318,7 +325,7 @@ export class StreamCollector {
   private async retrySetAside(range: SetAsideRange, signal: AbortSignal): Promise<void> {
     const { logger, metrics } = this.options;
     const others = (): SetAsideRange[] => this.checkpoint.setAside.filter((r) => r !== range);
-    const horizon = this.now() - API_HORIZON_MS + 60_000;
+    const horizon = horizonAt(this.now(), HORIZON_GIVE_UP_MARGIN_MS);
     if (range.start < horizon) {
       const lost = Math.round((range.end - range.start) / 1000);
       metrics.clamped(this.name, lost);
@@ -682,7 +689,7 @@ export class StreamCollector {
    * the window and reports what was lost, rather than letting it vanish unnoticed.
    */
   private checkHorizon(window: { start: number }): void {
-    const horizon = this.now() - API_HORIZON_MS + 60_000;
+    const horizon = horizonAt(this.now(), HORIZON_GIVE_UP_MARGIN_MS);
     if (window.start >= horizon) return;
     throw new TransientError(
       `${this.name}: the window starting ${new Date(window.start).toISOString()} took so long to read that it reached the API's 72-hour horizon; planning it again.`,
