@@ -8,7 +8,7 @@ import { findCommand, reportCrash, runCli, type CliIo } from './cli';
 import { FetchNewLogsTrigger } from './trigger_fetch_new_logs/trigger';
 
 /** The module as the platform sees it: docker_parameters → trigger. */
-export function createModule(options: ConstructorParameters<typeof Module>[0] = {}): Module {
+function createModule(options: ConstructorParameters<typeof Module>[0] = {}): Module {
   return new Module(options).register((m) => new FetchNewLogsTrigger({ module: m }), 'fetch_new_logs');
 }
 

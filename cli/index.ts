@@ -9,7 +9,7 @@ export type { CliIo } from './command';
 export { EXIT, type ExitCode } from './exit-codes';
 
 /** The commands people type, in the order the usage lists them. */
-export const CLI_COMMANDS: readonly Command[] = [demoCommand, checkCommand, runCommand, normalizeCommand];
+const CLI_COMMANDS: readonly Command[] = [demoCommand, checkCommand, runCommand, normalizeCommand];
 
 /** What the platform starts; listed so nobody wonders what it is, never run from here. */
 const PLATFORM_ENTRY = {

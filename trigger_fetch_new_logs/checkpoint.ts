@@ -51,7 +51,7 @@ export interface StreamCheckpoint {
   migrated?: LedgerEntry[];
 }
 
-export const CHECKPOINT_VERSION = 3;
+const CHECKPOINT_VERSION = 3;
 
 /** The head's JSON Schema (schemas/checkpoint-head.schema.json), compiled once; it holds no state. */
 const HEAD_SCHEMA = new CheckpointHeadSchema();

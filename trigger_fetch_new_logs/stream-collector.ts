@@ -104,7 +104,7 @@ export interface StreamCollectorOptions {
 }
 
 /** The indexes of the events an intake error says were acknowledged (or discarded for good). */
-export function acknowledgedIndexes(error: unknown): readonly number[] {
+function acknowledgedIndexes(error: unknown): readonly number[] {
   // DeliveryError gains `acknowledged` on the intake side; until then, nothing was.
   return (error as { acknowledged?: readonly number[] } | null)?.acknowledged ?? [];
 }
@@ -386,7 +386,7 @@ export class StreamCollector {
   ): Promise<number> {
     const { stream, settings, metrics, pages } = this.options;
     const occurrences = new Map<string, number>();
-    const batch = new Batch();
+    const batch = new PendingBatch();
     let records = 0;
     this.readFailed = false;
     let iterator: AsyncIterator<WindowPage> | undefined;
@@ -426,7 +426,7 @@ export class StreamCollector {
     range: { start: number; end: number },
     kind: ReadKind,
     occurrences: Map<string, number>,
-    batch: Batch,
+    batch: PendingBatch,
   ): boolean {
     const recordAt = recordTime(record);
     // No usable time: it ages out with the range it was read in.
@@ -515,7 +515,7 @@ export class StreamCollector {
    * Forwards the batch; once acknowledged, its identities join the ledger and the journal.
    * When the intake acknowledged part of it before failing, that part is journaled too.
    */
-  private async flush(batch: Batch): Promise<void> {
+  private async flush(batch: PendingBatch): Promise<void> {
     if (batch.size === 0) return;
     const { items, events } = batch.take();
     try {
@@ -735,7 +735,7 @@ interface BatchItem {
 }
 
 /** Events waiting to be forwarded, with the identities they stand for. */
-class Batch {
+class PendingBatch {
   private items: BatchItem[] = [];
   private events: string[] = [];
   private readonly queuedCounts = new Map<string, number>();
