@@ -265,5 +265,7 @@ export class KillableStore implements CheckpointStore {
 }
 
 function jsonBytes(document: unknown): number {
-  return Buffer.byteLength(JSON.stringify(document) ?? '', 'utf8');
+  // JSON.stringify(undefined) is undefined, whatever its declared type says.
+  const text = JSON.stringify(document) as string | undefined;
+  return Buffer.byteLength(text ?? '', 'utf8');
 }
