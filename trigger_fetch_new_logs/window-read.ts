@@ -27,12 +27,15 @@ export interface TokenPolicy {
   maxTokenHoldMs: number;
   /** Restarts in a row that get no further than an earlier read of the window, before giving up. */
   maxRestartsWithoutProgress: number;
+  /** Empty pages carrying a token, in a row, before the read is taken for a loop. */
+  maxEmptyPagesInARow: number;
 }
 
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = {
   pauseThresholdMs: 2_000,
   maxTokenHoldMs: 30_000,
   maxRestartsWithoutProgress: 5,
+  maxEmptyPagesInARow: 100,
 };
 
 /** What to do after an answer: a page to hand over (maybe), and whether the read is over. */
@@ -66,6 +69,12 @@ export class WindowRead {
   private furthest = 0;
   private restartsWithoutProgress = 0;
   private restartPending = false;
+  private emptyRun = 0;
+  /**
+   * Pages read when an earlier read of this window got "nothing more" in answer to a token:
+   * the end it claimed, waiting for a second read to confirm it.
+   */
+  private unconfirmedEnd: number | undefined;
   /** `token digest` of the pages of this read that handed a token out. */
   private readonly seen = new Set<string>();
 
@@ -94,22 +103,22 @@ export class WindowRead {
     if (answer.kind === 'refused') {
       return this.restartStep(`a page token was refused (HTTP ${answer.status}${answer.detail})`);
     }
-    if (answer.kind === 'end') {
-      const held = sentWith === undefined ? 0 : answer.sentAt - this.tokenAt;
-      if (sentWith !== undefined && held > this.policy.pauseThresholdMs) {
-        return this.restartStep(
-          `a page token sent ${seconds(held)} s after it arrived was answered with no logs (it may have expired)`,
-        );
-      }
-      return { page: this.takeRestart([]), done: true, restarted: undefined };
-    }
+    if (answer.kind === 'end') return this.endStep(sentWith, answer.sentAt);
     return this.pageStep(answer, now);
   }
 
   private pageStep(answer: Extract<PageAnswer, { kind: 'page' }>, now: number): ReadStep {
     const { logs, nextToken, digest } = answer;
     const key = `${nextToken ?? ''} ${digest}`;
-    if (nextToken !== undefined && this.seen.has(key)) {
+    // Empty pages say nothing about a loop: a handle token ("still searching") may hand out the
+    // same empty page several times. A run of them is bounded on its own instead.
+    this.emptyRun = logs.length === 0 ? this.emptyRun + 1 : 0;
+    if (this.emptyRun > this.policy.maxEmptyPagesInARow) {
+      throw new ResponseError(
+        `${this.label}: the API returned more than ${this.policy.maxEmptyPagesInARow} empty pages in a row, each with a nextToken; the window will be read again.`,
+      );
+    }
+    if (nextToken !== undefined && logs.length > 0 && this.seen.has(key)) {
       throw new ResponseError(
         `${this.label}: the API returned a nextToken it had already returned, with the same page (a token loop); the window will be read again.`,
       );
@@ -126,7 +135,7 @@ export class WindowRead {
         `${this.label}: more than ${this.maxPages} pages in one window; the window will be read again.`,
       );
     }
-    this.seen.add(key);
+    if (logs.length > 0) this.seen.add(key);
     this.token = nextToken;
     this.tokenAt = now;
     return { page, done: false, restarted: undefined };
@@ -137,6 +146,28 @@ export class WindowRead {
     const restart = this.restartPending;
     this.restartPending = false;
     return restart || logs.length > 0 ? { logs, restart } : undefined;
+  }
+
+  /**
+   * "Nothing more" (204, an empty body, no logs and no token). Without a token it is the end.
+   * In answer to a token it is ambiguous: the end of a window whose last page was exactly full,
+   * or a token that expired — after a pause we can see, or for reasons we cannot (the token's
+   * life is undocumented; the server's clock is not ours). Taking an expiry for the end loses the
+   * rest of the window silently, so such an end counts only once a second read from the
+   * window's start stops at the same page; a read that stops elsewhere starts again.
+   */
+  private endStep(sentWith: string | undefined, sentAt: number): ReadStep {
+    if (sentWith === undefined || this.unconfirmedEnd === this.pages) {
+      this.unconfirmedEnd = undefined;
+      return { page: this.takeRestart([]), done: true, restarted: undefined };
+    }
+    const held = sentAt - this.tokenAt;
+    this.unconfirmedEnd = this.pages;
+    const why =
+      held > this.policy.pauseThresholdMs
+        ? `a page token sent ${seconds(held)} s after it arrived was answered with no logs (it may have expired)`
+        : `a page token was answered with no logs; reading the window again to confirm its end (a token may expire unseen)`;
+    return this.restartStep(why);
   }
 
   private restartStep(reason: string): ReadStep {
@@ -153,6 +184,7 @@ export class WindowRead {
     }
     this.token = undefined;
     this.pages = 0;
+    this.emptyRun = 0;
     this.seen.clear();
     this.restartPending = true;
   }
