@@ -2,15 +2,8 @@ import { EventEmitter } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  IntakeStandIn,
-  MemoryCheckpointStore,
-  Module,
-  StdoutLogger,
-  realSleep,
-  systemClock,
-  type Clock,
-} from '@sekoia/automation-sdk-shim';
+import { Module, StdoutLogger, realSleep, systemClock, type Clock } from '@sekoia/automation-sdk-shim';
+import { IntakeStandIn, MemoryCheckpointStore } from '@sekoia/automation-sdk-shim/testing';
 import type { TmesSimulator } from '../simulator';
 import type { StreamMetrics } from '../trigger_fetch_new_logs/metrics';
 import { STREAM_NAMES, type StreamName } from '../trigger_fetch_new_logs/streams';

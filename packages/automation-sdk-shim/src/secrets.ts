@@ -24,7 +24,7 @@ export interface FetchModuleSecretsOptions {
 }
 
 /** About the Python SDK's 10 attempts with waits up to 10 s. */
-export const SECRETS_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 10_000, deadlineMs: 120_000 };
+const SECRETS_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 10_000, deadlineMs: 120_000 };
 
 /**
  * The module's secrets from the platform's secrets API (`GET url_secrets` → `{"value": {...}}`).
