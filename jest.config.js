@@ -4,6 +4,8 @@
  * (packages/automation-sdk-shim/jest.config.js, also run alone by `npm test -w`).
  */
 module.exports = {
+  // Global options (testTimeout is one) are read here, not from the projects.
+  testTimeout: 30000,
   projects: [
     {
       displayName: 'trend-micro-email-security',
@@ -19,7 +21,6 @@ module.exports = {
         '^@sekoia/automation-sdk-shim/testing$':
           '<rootDir>/packages/automation-sdk-shim/src/testing/index.ts',
       },
-      testTimeout: 30000,
     },
     '<rootDir>/packages/automation-sdk-shim',
   ],
