@@ -3,6 +3,7 @@ import {
   AuthenticationError,
   ConfigurationError,
   NetworkFailure,
+  NO_RETRY,
   TransientError,
   createHttpClient,
   describeNetworkError,
@@ -66,7 +67,7 @@ async function execute(line: CommandLine, io: CliIo): Promise<number> {
     logger: silentLogger,
     // Exactly one request per stream (a negative deadline: no retry ever fits): a check reports
     // what it sees instead of waiting it out.
-    policy: { initialMs: 0, maxMs: 0, deadlineMs: -1 },
+    policy: NO_RETRY,
   });
   const now = systemClock.now();
   const window = { start: now - CHECK_WINDOW_MS, end: now };

@@ -1,8 +1,9 @@
 import {
-  backoffDelay,
+  STREAM_RETRY,
   describeError,
   isAbort,
   isFatal,
+  supervise,
   TransientError,
   type BackoffPolicy,
   type Clock,
@@ -71,7 +72,7 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   maxSpanMs: 60 * 60_000,
   targetRecordsPerWindow: 10_000,
   horizonMarginMs: 10 * 60_000,
-  errorBackoff: { initialMs: 5_000, maxMs: 5 * 60_000, deadlineMs: Number.POSITIVE_INFINITY },
+  errorBackoff: STREAM_RETRY,
   narrowAfterFailures: 3,
   setAsideRetryMs: 10 * 60_000,
   setAsideMaxRetryMs: 6 * 3_600_000,
@@ -169,29 +170,26 @@ export class StreamCollector {
   /** Runs until `signal` aborts; throws only fatal (configuration/authentication) errors. */
   async run(signal: AbortSignal): Promise<void> {
     const { clock, sleep, logger } = this.options;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        const caughtUp = await this.step(signal);
-        failures = 0;
-        if (caughtUp) await sleep(this.options.settings.frequencyMs, signal);
-      } catch (error) {
-        if (isAbort(error, signal)) return;
-        if (isFatal(error)) throw error;
-        const delay = backoffDelay(failures++, this.limits.errorBackoff, this.options.random ?? Math.random);
-        logger.log('error', `${describeError(error)} Trying again in ${Math.ceil(delay / 1000)} s.`, {
-          stream: this.name,
-          failures,
-        });
-        try {
-          await sleep(delay, signal);
-        } catch (sleepError) {
-          if (isAbort(sleepError, signal)) return;
-          throw sleepError;
-        }
-      }
-      this.options.metrics.lag(this.name, Math.max(0, (clock.now() - this.checkpoint.cursor) / 1000));
-    }
+    const end = await supervise(
+      async () => ((await this.step(signal)) ? this.options.settings.frequencyMs : 0),
+      {
+        signal,
+        sleep,
+        policy: this.limits.errorBackoff,
+        random: this.options.random ?? Math.random,
+        classify: (error) => (isAbort(error, signal) ? 'stop' : isFatal(error) ? 'fatal' : 'transient'),
+        onTransient: (error, failures, delayMs) => {
+          logger.log('error', `${describeError(error)} Trying again in ${Math.ceil(delayMs / 1000)} s.`, {
+            stream: this.name,
+            failures,
+          });
+        },
+        afterEach: () => {
+          this.options.metrics.lag(this.name, Math.max(0, (clock.now() - this.checkpoint.cursor) / 1000));
+        },
+      },
+    );
+    if (end.kind === 'fatal') throw end.error;
   }
 
   /** One window or re-read (or nothing when caught up). Returns true when the stream should now wait. */

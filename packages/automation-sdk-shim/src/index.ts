@@ -69,6 +69,11 @@ export {
   type HttpClientOptions,
   type NetworkFailureKind,
 } from './http';
+// One HTTP exchange: an answer or a failure turned into a retry decision and a safe typed
+// error (SekoiaError.http: HttpFacts). Its request returns what an HttpClient call returns
+// (an axios response): the same reason as HttpClient's, in src/http.ts.
+export { exchange, malformed, parseJson, safeExcerpt, type ExchangeRules, type HttpAnswer } from './exchange';
+export type { HttpFacts, HttpFailureKind } from './errors';
 // Why excerpt is public: a module quoting an unexpected third-party body in an error message
 // needs the same bound (one line, 200 characters) the runtime uses, never the whole body.
 export { excerpt } from './http';
@@ -84,3 +89,7 @@ export {
   type RetryDecision,
   type RetryOptions,
 } from './retry';
+// "Run forever with backoff", and the named policies a module's loops use (the runtime's own
+// policies, for its restarts, pushes, secrets and logs, stay inside).
+export { supervise, type FailureClass, type SuperviseEnd, type SuperviseOptions } from './supervise';
+export { NO_RETRY, PAGE_RETRY, STREAM_RETRY } from './backoff-policies';
