@@ -21,7 +21,14 @@ import type { CollectorSettings } from './settings';
 import type { StreamDefinition } from './streams';
 import type { TimeWindow } from './tmes-client';
 import type { WindowPage } from './window-page';
-import { API_HORIZON_MS, nextSpan, planWindow, type PlannedWindow } from './window-planner';
+import {
+  HORIZON_GIVE_UP_MARGIN_MS,
+  HORIZON_PLANNING_MARGIN_MS,
+  horizonAt,
+  nextSpan,
+  planWindow,
+  type PlannedWindow,
+} from './window-planner';
 
 /** Reads every page of a window. TmesClient.pages, or a stand-in in unit tests. */
 export type PageSource = (
@@ -71,7 +78,7 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   initialSpanMs: 60_000,
   maxSpanMs: 60 * 60_000,
   targetRecordsPerWindow: 10_000,
-  horizonMarginMs: 10 * 60_000,
+  horizonMarginMs: HORIZON_PLANNING_MARGIN_MS,
   errorBackoff: STREAM_RETRY,
   narrowAfterFailures: 3,
   setAsideRetryMs: 10 * 60_000,
@@ -98,7 +105,7 @@ export interface StreamCollectorOptions {
 }
 
 /** The indexes of the events an intake error says were acknowledged (or discarded for good). */
-export function acknowledgedIndexes(error: unknown): readonly number[] {
+function acknowledgedIndexes(error: unknown): readonly number[] {
   // DeliveryError gains `acknowledged` on the intake side; until then, nothing was.
   return (error as { acknowledged?: readonly number[] } | null)?.acknowledged ?? [];
 }
@@ -316,7 +323,7 @@ export class StreamCollector {
   private async retrySetAside(range: SetAsideRange, signal: AbortSignal): Promise<void> {
     const { logger, metrics } = this.options;
     const others = (): SetAsideRange[] => this.checkpoint.setAside.filter((r) => r !== range);
-    const horizon = this.now() - API_HORIZON_MS + 60_000;
+    const horizon = horizonAt(this.now(), HORIZON_GIVE_UP_MARGIN_MS);
     if (range.start < horizon) {
       const lost = Math.round((range.end - range.start) / 1000);
       metrics.clamped(this.name, lost);
@@ -377,7 +384,7 @@ export class StreamCollector {
   ): Promise<number> {
     const { stream, settings, metrics, pages } = this.options;
     const occurrences = new Map<string, number>();
-    const batch = new Batch();
+    const batch = new PendingBatch();
     let records = 0;
     this.readFailed = false;
     let iterator: AsyncIterator<WindowPage> | undefined;
@@ -417,7 +424,7 @@ export class StreamCollector {
     range: { start: number; end: number },
     kind: ReadKind,
     occurrences: Map<string, number>,
-    batch: Batch,
+    batch: PendingBatch,
   ): boolean {
     const recordAt = recordTime(record);
     // No usable time: it ages out with the range it was read in.
@@ -506,7 +513,7 @@ export class StreamCollector {
    * Forwards the batch; once acknowledged, its identities join the ledger and the journal.
    * When the intake acknowledged part of it before failing, that part is journaled too.
    */
-  private async flush(batch: Batch): Promise<void> {
+  private async flush(batch: PendingBatch): Promise<void> {
     if (batch.size === 0) return;
     const { items, events } = batch.take();
     try {
@@ -680,7 +687,7 @@ export class StreamCollector {
    * the window and reports what was lost, rather than letting it vanish unnoticed.
    */
   private checkHorizon(window: { start: number }): void {
-    const horizon = this.now() - API_HORIZON_MS + 60_000;
+    const horizon = horizonAt(this.now(), HORIZON_GIVE_UP_MARGIN_MS);
     if (window.start >= horizon) return;
     throw new TransientError(
       `${this.name}: the window starting ${new Date(window.start).toISOString()} took so long to read that it reached the API's 72-hour horizon; planning it again.`,
@@ -726,7 +733,7 @@ interface BatchItem {
 }
 
 /** Events waiting to be forwarded, with the identities they stand for. */
-class Batch {
+class PendingBatch {
   private items: BatchItem[] = [];
   private events: string[] = [];
   private readonly queuedCounts = new Map<string, number>();
