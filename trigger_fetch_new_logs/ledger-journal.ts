@@ -39,14 +39,16 @@ export class LedgerJournal {
     const segments = names.map((n) => this.parse(n, 'journal')).filter((s) => s !== undefined);
     const base = Math.max(0, ...snapshots);
     if (base > 0) this.apply(ledger, await this.objects.load(this.name('snapshot', base), signal), base);
+    let entries = 0;
     for (const seq of segments.sort((a, b) => a - b)) {
       if (seq <= base) continue;
-      this.apply(ledger, await this.objects.load(this.name('journal', seq), signal), seq);
+      entries += this.apply(ledger, await this.objects.load(this.name('journal', seq), signal), seq);
       this.segmentsSinceSnapshot++;
     }
     this.snapshotSeq = base;
     this.nextSeq = Math.max(base, ...segments) + 1;
-    this.entriesSinceSnapshot = ledger.size;
+    // What the segments after the snapshot hold, as if this process had appended them.
+    this.entriesSinceSnapshot = entries;
     await this.removeBefore(base, snapshots, segments, signal);
   }
 
@@ -83,7 +85,10 @@ export class LedgerJournal {
     await this.objects.save(this.name('snapshot', seq), ledger.snapshot().map(toStored), signal);
     const previous = this.snapshotSeq;
     this.snapshotSeq = seq;
-    this.entriesSinceSnapshot = ledger.size;
+    // No segment follows the new snapshot. (Counting the snapshot's own size here made every
+    // later batch "due" as soon as the ledger held compactionMinEntries: a full snapshot per
+    // batch, bytes per save proportional to the trailing period, not to the batch.)
+    this.entriesSinceSnapshot = 0;
     this.segmentsSinceSnapshot = 0;
     const names = await this.objects.list(this.prefix, signal);
     await this.removeBefore(
@@ -128,7 +133,8 @@ export class LedgerJournal {
     return Number.isSafeInteger(seq) && seq > 0 ? seq : undefined;
   }
 
-  private apply(ledger: IdentityLedger, stored: unknown, seq: number): void {
+  /** Adds a stored snapshot or segment to `ledger`; returns how many entries it held. */
+  private apply(ledger: IdentityLedger, stored: unknown, seq: number): number {
     if (!Array.isArray(stored)) throw this.unreadable(seq, 'it is not a JSON array');
     for (const entry of stored) {
       const parsed = fromStored(entry);
@@ -139,6 +145,7 @@ export class LedgerJournal {
         );
       ledger.add(...parsed);
     }
+    return stored.length;
   }
 
   private unreadable(seq: number, why: string): ConfigurationError {

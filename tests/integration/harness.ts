@@ -53,6 +53,8 @@ export class Harness {
   trigger: FetchNewLogsTrigger | undefined;
   /** The checkpoint store of the current trigger, which crash() cuts off like a dead process. */
   store: KillableStore | undefined;
+  /** Every checkpoint write attempted by any generation of the trigger (bytes, clock time). */
+  readonly writes: StoreWrite[] = [];
   private running: Promise<number> | undefined;
   private closed = false;
 
@@ -100,7 +102,10 @@ export class Harness {
       sleep: this.clock.sleep,
       logger: this.logger,
     });
-    this.store = new KillableStore(() => createCheckpointStore(loader));
+    this.store = new KillableStore(
+      () => createCheckpointStore(loader),
+      (write) => this.writes.push({ ...write, at: this.clock.now() }),
+    );
     const { intakeTimeoutMs } = this.options;
     this.trigger = new FetchNewLogsTrigger({
       module,
@@ -181,6 +186,17 @@ export function identity(record: unknown): string {
   return JSON.stringify(record, Object.keys(record as object).sort());
 }
 
+/** One checkpoint write: the head document, or a named object (ledger journal segment, snapshot). */
+export interface StoreWrite {
+  kind: 'head' | 'object';
+  /** The named object's name (objects only). */
+  name?: string;
+  /** UTF-8 bytes of the JSON written (what the file and S3 stores write). */
+  bytes: number;
+  /** Clock time of the write. */
+  at: number;
+}
+
 /**
  * A checkpoint store that a simulated kill cuts off: later saves never reach the disk. The real
  * store is created on first use, as the trigger does, so a bad storage setting is reported by it.
@@ -190,7 +206,11 @@ export class KillableStore implements CheckpointStore {
   private readonly pending = new Set<Promise<unknown>>();
   private store: CheckpointStore | undefined;
 
-  constructor(private readonly create: () => CheckpointStore) {}
+  constructor(
+    private readonly create: () => CheckpointStore,
+    /** Told of every write the store accepts (tests measure checkpoint bytes with it). */
+    private readonly onWrite?: (write: Omit<StoreWrite, 'at'>) => void,
+  ) {}
 
   private get inner(): CheckpointStore {
     this.store ??= this.create();
@@ -211,19 +231,25 @@ export class KillableStore implements CheckpointStore {
   }
 
   save(document: unknown, signal?: AbortSignal): Promise<void> {
-    return this.write(() => this.inner.save(document, signal));
+    return this.write(() => this.inner.save(document, signal), { kind: 'head', bytes: jsonBytes(document) });
   }
 
   /** The named objects (ledger journals) are cut off by a kill like the document. */
   readonly objects: NamedObjects = {
-    save: (name, document, signal) => this.write(() => this.inner.objects.save(name, document, signal)),
+    save: (name, document, signal) =>
+      this.write(() => this.inner.objects.save(name, document, signal), {
+        kind: 'object',
+        name,
+        bytes: jsonBytes(document),
+      }),
     load: (name, signal) => this.inner.objects.load(name, signal),
     list: (prefix, signal) => this.inner.objects.list(prefix, signal),
     remove: (name, signal) => this.write(() => this.inner.objects.remove(name, signal)),
   };
 
-  private write(operation: () => Promise<void>): Promise<void> {
+  private write(operation: () => Promise<void>, measured?: Omit<StoreWrite, 'at'>): Promise<void> {
     if (this.dead) return Promise.reject(abortError());
+    if (measured !== undefined) this.onWrite?.(measured);
     const saving = operation();
     this.pending.add(saving);
     const forget = (): void => {
@@ -236,4 +262,10 @@ export class KillableStore implements CheckpointStore {
   describe(): string {
     return this.inner.describe();
   }
+}
+
+function jsonBytes(document: unknown): number {
+  // JSON.stringify(undefined) is undefined, whatever its declared type says.
+  const text = JSON.stringify(document) as string | undefined;
+  return Buffer.byteLength(text ?? '', 'utf8');
 }
