@@ -74,6 +74,11 @@ export function safeRecordForm(value: unknown): unknown {
       set(copy);
       for (const k of Object.keys(from)) {
         if (k === '__proto__') continue;
+        // Each key takes its place now, filled when popped: the stack pops the last key first,
+        // and the copy would list the fields in reverse. The error log's excerpt is the start of
+        // this form: it must start with the record's own first fields (genTime, mailID), not
+        // with the deep field that made it a poison.
+        copy[k] = null;
         stack.push({ from: (from as Record<string, unknown>)[k], into: copy, key: k, depth: depth + 1 });
       }
     }

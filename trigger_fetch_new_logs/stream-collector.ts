@@ -141,6 +141,11 @@ export class StreamCollector {
   /** The last read failed in the API (not in forwarding), so it counts towards narrowing. */
   private readFailed = false;
   private warnedLate = false;
+  /**
+   * While a failing window is being bisected: the end of the last window that failed. Each
+   * read there costs the client's own retries (minutes), so the search must not waste reads.
+   */
+  private narrowingUntil: number | undefined;
 
   constructor(
     private readonly options: StreamCollectorOptions,
@@ -273,6 +278,7 @@ export class StreamCollector {
       this.limits.minWindowMs,
       this.limits.maxSpanMs,
     );
+    this.bisected(window);
     return window.caughtUp;
   }
 
@@ -442,8 +448,10 @@ export class StreamCollector {
     if (n <= this.ledger.count(key) + batch.queued(key)) return false;
     const event = this.encodeSafely(record, poison);
     if (event === undefined) return true;
+    // Only the late-log passes measure lateness: a set-aside window read again hours later
+    // ('retry') finds records the API listed on time, which are not late logs.
     const lateSeconds =
-      kind === 'window' ? undefined : Math.max(0, (this.now() - Math.min(recordAt, this.now())) / 1000);
+      kind !== 'reread' ? undefined : Math.max(0, (this.now() - Math.min(recordAt, this.now())) / 1000);
     batch.add({ key, time, ...(lateSeconds === undefined ? {} : { lateSeconds }) }, event);
     return true;
   }
@@ -467,7 +475,9 @@ export class StreamCollector {
     let excerpt = '';
     try {
       excerpt = JSON.stringify(safe).slice(0, 200);
-      const event = JSON.stringify(safe);
+      // The safe form goes through the same encoding as any record: with output_format 'ecs'
+      // the intake expects an ECS document, not the raw TMES JSON. Raw JSON only if that fails.
+      const event = this.encodeOrRaw(safe);
       logger.log(
         'error',
         `${this.name}: a record could not be processed as it is (${describeError(poison)}); forwarded in a safe form, parts nested too deep replaced by a marker. Excerpt: ${excerpt}`,
@@ -481,6 +491,14 @@ export class StreamCollector {
         { stream: this.name },
       );
       return undefined;
+    }
+  }
+
+  private encodeOrRaw(safe: unknown): string {
+    try {
+      return this.encode(safe);
+    } catch {
+      return JSON.stringify(safe);
     }
   }
 
@@ -599,7 +617,32 @@ export class StreamCollector {
     const f = this.failing;
     if (f?.kind === kind && f.start === range.start && f.end === range.end) f.count++;
     else this.failing = { kind, start: range.start, end: range.end, count: 1 };
-    return (this.failing?.count ?? 0) >= this.limits.narrowAfterFailures;
+    return (this.failing?.count ?? 0) >= this.failuresToAct(kind);
+  }
+
+  /**
+   * Failures in a row before a window is halved or set aside: narrowAfterFailures, but one
+   * once a bisection is under way. The first window already failed that often, and each failed
+   * read costs the client's own retries (about 8 minutes for a 500): three per level of a
+   * search through an hour-long window stalled the stream for over 9 hours (measured).
+   */
+  private failuresToAct(kind: ReadKind): number {
+    return kind === 'window' && this.narrowingUntil !== undefined ? 1 : this.limits.narrowAfterFailures;
+  }
+
+  /**
+   * A window read fine. During a bisection that stops before the last failing end, the
+   * failing part lies after it: read the next half of what is left (as wide as half this
+   * window), rather than letting the span grow back over it. Past that end: bisection over.
+   */
+  private bisected(window: { start: number; end: number }): void {
+    const until = this.narrowingUntil;
+    if (until === undefined) return;
+    if (window.end >= until) {
+      this.narrowingUntil = undefined;
+      return;
+    }
+    this.spanMs = Math.max(this.limits.minWindowMs, Math.floor((window.end - window.start) / 2));
   }
 
   /** Set when the API was just seen working next to a range that keeps failing. */
@@ -613,17 +656,19 @@ export class StreamCollector {
    */
   private async windowFailed(window: PlannedWindow, error: unknown): Promise<void> {
     if (!this.noteFailure('window', window)) return;
+    const failures = this.failing?.count ?? 0;
     const width = window.end - window.start;
     if (width > this.limits.minWindowMs) {
       const end = window.start + Math.max(this.limits.minWindowMs, Math.floor(width / 2));
       this.options.logger.log(
         'warning',
-        `${this.name}: the window ${span(window)} failed ${this.limits.narrowAfterFailures} times in a row (${describeError(error)}); reading it in halves.`,
+        `${this.name}: the window ${span(window)} failed ${failures} time(s) in a row (${describeError(error)}); reading it in halves.`,
         { stream: this.name },
       );
       this.checkpoint = { ...this.checkpoint, window: { start: window.start, end } };
       this.spanMs = end - window.start;
       this.failing = undefined;
+      this.narrowingUntil = window.end;
       return;
     }
     if (!this.isolatedProbed) return;
@@ -644,6 +689,8 @@ export class StreamCollector {
     );
     this.failing = undefined;
     this.isolatedProbed = false;
+    // The failing part is isolated: the search is over, the rest is read as usual.
+    this.narrowingUntil = undefined;
     this.checkpoint = {
       ...this.checkpoint,
       setAside: [
@@ -665,7 +712,7 @@ export class StreamCollector {
     const f = this.failing;
     const kind = range.kind ?? 'window';
     if (f?.kind !== kind || f.start !== range.start || f.end !== range.end) return false;
-    if (f.count < this.limits.narrowAfterFailures) return false;
+    if (f.count < this.failuresToAct(kind)) return false;
     return kind !== 'window' || range.end - range.start <= this.limits.minWindowMs;
   }
 

@@ -514,5 +514,37 @@ describe('StreamCollector: nothing stalls a stream', () => {
     await drain(collector);
     expect(t.ids()).toEqual(records.map((r) => r.id));
     expect(collector.state.setAside).toEqual([]);
+    // Found by a set-aside retry, not by a late-log pass: not a late log.
+    expect(t.totals().late).toBe(0);
+    expect(t.logger.messages('warning').filter((m) => m.includes(' late, the latest about '))).toEqual([]);
+  });
+
+  it('bisects a failing window: after the first halving, one failed read per level, no regrowth over it', async () => {
+    const poisonAt = NOW - 20 * MIN + 7_777;
+    const records = Array.from({ length: 60 }, (_, i) => ({
+      genTime: at(NOW - 30 * MIN + i * 20_000),
+      id: i,
+    }));
+    let failedReads = 0;
+    const t = setup({
+      records,
+      limits: { initialSpanMs: 16 * MIN },
+      pages: (api) => (stream, window, size, s) => {
+        if (window.start <= poisonAt && window.end >= poisonAt) {
+          failedReads++;
+          throw new TransientError('HTTP 500 InternalServerError');
+        }
+        return api.pages(stream, window, size, s);
+      },
+    });
+    const collector = await t.make();
+    for (let i = 0; i < 300 && collector.state.setAside.length === 0; i++)
+      await collector.step(signal).catch(() => undefined);
+    expect(collector.state.setAside).toHaveLength(1);
+    // 16 min down to 2 s is 9 halvings: 3 failures before the first, at most one per level
+    // after it, and one more at the minimal width before the neighbour probe. Without the
+    // bisection (3 failures per level, the span growing back after each success): 40 or more.
+    const levels = Math.ceil(Math.log2((16 * MIN) / 2_000));
+    expect(failedReads).toBeLessThanOrEqual(3 + levels + 2);
   });
 });

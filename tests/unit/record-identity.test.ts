@@ -104,4 +104,12 @@ describe('depth safety', () => {
       recordKey('accepted_traffic', safeRecordForm({ genTime: 'x', details: deep(5_000), n: Infinity })),
     );
   });
+
+  it('keeps the fields of the safe form in the order of the record (its excerpt starts with them)', () => {
+    const record = { genTime: 'g', mailID: 'm', details: { a: deep(5_000), b: 1 }, z: [1, { y: 2, x: 3 }] };
+    const safe = safeRecordForm(record) as Record<string, unknown>;
+    expect(Object.keys(safe)).toEqual(['genTime', 'mailID', 'details', 'z']);
+    expect(Object.keys(safe.details as object)).toEqual(['a', 'b']);
+    expect(JSON.stringify(safe.z)).toBe('[1,{"y":2,"x":3}]');
+  });
 });
