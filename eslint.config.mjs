@@ -11,7 +11,7 @@ export default tseslint.config(
       'node_modules/',
       'coverage/',
       'out/',
-      'jest.config.js',
+      '**/jest.config.js',
       'eslint.config.mjs',
     ],
   },

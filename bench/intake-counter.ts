@@ -1,4 +1,4 @@
-import { IntakeStandIn } from '@sekoia/automation-sdk-shim';
+import { IntakeStandIn } from '@sekoia/automation-sdk-shim/testing';
 
 /**
  * The intake stand-in, counting what it acknowledges instead of keeping it: a million events

@@ -3,8 +3,6 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  IntakeStandIn,
-  MemoryCheckpointStore,
   Module,
   StdoutLogger,
   realSleep,
@@ -12,6 +10,7 @@ import {
   systemClock,
   type Clock,
 } from '@sekoia/automation-sdk-shim';
+import { IntakeStandIn, MemoryCheckpointStore } from '@sekoia/automation-sdk-shim/testing';
 import type { TmesSimulator } from '../simulator';
 import { readCheckpoint } from '../trigger_fetch_new_logs/checkpoint';
 import type { StreamMetrics } from '../trigger_fetch_new_logs/metrics';

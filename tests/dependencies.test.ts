@@ -28,7 +28,7 @@ const SCOPES: readonly Scope[] = [
   {
     manifest: 'packages/automation-sdk-shim/package.json',
     runtime: ['packages/automation-sdk-shim/src/'],
-    dev: ['packages/automation-sdk-shim/tests/'],
+    dev: ['packages/automation-sdk-shim/tests/', 'packages/automation-sdk-shim/jest.config.js'],
   },
 ];
 

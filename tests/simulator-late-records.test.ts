@@ -3,7 +3,7 @@
  * record becomes listable, which time start/end filter on, how the bounds are read, and
  * identical twin records. Over real HTTP on 127.0.0.1, on a ManualClock.
  */
-import { ManualClock } from '../packages/automation-sdk-shim/src/time';
+import { ManualClock } from '@sekoia/automation-sdk-shim/testing';
 import { STREAMS, type TmesRecord, generateDataset } from '../simulator/dataset';
 import { TmesSimulator, type TmesSimulatorOptions } from '../simulator/tmes-simulator';
 import {

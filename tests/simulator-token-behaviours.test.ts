@@ -4,7 +4,7 @@
  * tokens, a rate limit, and the request counts a test compares collectors with. Over real
  * HTTP on 127.0.0.1, on a ManualClock.
  */
-import { ManualClock } from '../packages/automation-sdk-shim/src/time';
+import { ManualClock } from '@sekoia/automation-sdk-shim/testing';
 import type { TmesRecord } from '../simulator/dataset';
 import { TmesSimulator, type TmesSimulatorOptions } from '../simulator/tmes-simulator';
 import { canonical } from './helpers/late-traffic';

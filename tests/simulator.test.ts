@@ -1,7 +1,7 @@
 import { Agent, get } from 'node:http';
 import type { Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { ManualClock } from '../packages/automation-sdk-shim/src/time';
+import { ManualClock } from '@sekoia/automation-sdk-shim/testing';
 import { STREAMS, type TmesRecord, generateDataset } from '../simulator/dataset';
 import { TmesSimulator } from '../simulator/tmes-simulator';
 import { DEMO_AUTH, basicAuth, drain, httpGet, iso, logUrl, type Stream } from './helpers/simulator-http';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { IntakeStandIn } from '@sekoia/automation-sdk-shim';
+import { IntakeStandIn } from '@sekoia/automation-sdk-shim/testing';
 import { exitCodesHelp } from '../../cli/exit-codes';
 import { TmesSimulator, generateDataset, type GenerateOptions } from '../../simulator';
 import { normalize } from '../../trigger_fetch_new_logs/normalizer';

@@ -1,4 +1,4 @@
-import type { IntakeStandIn } from '@sekoia/automation-sdk-shim';
+import type { IntakeStandIn } from '@sekoia/automation-sdk-shim/testing';
 import type { TmesSimulator } from '../../simulator';
 import { identity } from '../integration/harness';
 

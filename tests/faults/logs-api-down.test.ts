@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IntakeStandIn, closeHttp, listenHttp } from '@sekoia/automation-sdk-shim';
+import { IntakeStandIn, closeHttp, listenHttp } from '@sekoia/automation-sdk-shim/testing';
 import { TmesSimulator } from '../../simulator';
 import { HOUR } from '../integration/harness';
 import { spawnTrigger, stopChild, waitFor, type ChildTrigger } from './child-trigger';

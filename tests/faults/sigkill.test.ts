@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IntakeStandIn } from '@sekoia/automation-sdk-shim';
+import { IntakeStandIn } from '@sekoia/automation-sdk-shim/testing';
 import { TmesSimulator } from '../../simulator';
 import { HOUR } from '../integration/harness';
 import { spawnTrigger, stopChild, waitFor, type ChildTrigger } from './child-trigger';

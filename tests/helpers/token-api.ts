@@ -5,7 +5,8 @@
  * carry a token, and a token that loops on the same page.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeHttp, listenHttp, type Clock } from '@sekoia/automation-sdk-shim';
+import type { Clock } from '@sekoia/automation-sdk-shim';
+import { closeHttp, listenHttp } from '@sekoia/automation-sdk-shim/testing';
 
 export type ExpiryAnswer = 204 | 'empty' | 400 | 401 | 403;
 

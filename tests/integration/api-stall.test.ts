@@ -1,4 +1,4 @@
-import { HealthServer, createHttpClient } from '@sekoia/automation-sdk-shim';
+import { createHttpClient } from '@sekoia/automation-sdk-shim';
 import { TmesSimulator } from '../../simulator';
 import { closedPort } from '../helpers/ports';
 import { Harness } from './harness';
@@ -26,25 +26,23 @@ async function simulated(h: Harness, ms: number): Promise<void> {
 
 describe('the Trend Micro API unreachable for a long time', () => {
   let h: Harness;
-  let healthServer: HealthServer | undefined;
   let api: TmesSimulator | undefined;
   afterEach(async () => {
-    await healthServer?.stop();
     await h.close();
     await api?.stop();
-    healthServer = undefined;
     api = undefined;
   });
 
   it('connection refused for 30 minutes: one critical naming the cause, /health fails, then recovery is logged', async () => {
     const port = await closedPort();
-    h = new Harness();
+    h = new Harness({ healthPort: 0 });
     const started = h.clock.now();
     await h.start({ service_url: `http://127.0.0.1:${port}` });
     const trigger = h.trigger;
     if (trigger === undefined) throw new Error('no trigger');
-    healthServer = new HealthServer({ liveness: trigger.liveness, port: 0, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${await healthServer.start()}`;
+    // The trigger's own /health, as the platform's probe reads it.
+    await h.until(() => trigger.ports.health !== undefined);
+    const base = `http://127.0.0.1:${String(trigger.ports.health)}`;
 
     await h.until(() => h.logger.messages('critical').length > 0);
     expect(h.clock.now() - started).toBeGreaterThanOrEqual(30 * MINUTE);

@@ -4,9 +4,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   ConfigLoader,
-  IntakeStandIn,
-  ManualClock,
-  MemoryLogger,
   Module,
   abortError,
   createCheckpointStore,
@@ -15,6 +12,7 @@ import {
   type CheckpointStore,
   type NamedObjects,
 } from '@sekoia/automation-sdk-shim';
+import { IntakeStandIn, ManualClock, MemoryLogger } from '@sekoia/automation-sdk-shim/testing';
 import { TmesSimulator, type TmesSimulatorOptions } from '../../simulator';
 import type { CollectorLimits } from '../../trigger_fetch_new_logs/stream-collector';
 import { FetchNewLogsTrigger } from '../../trigger_fetch_new_logs/trigger';
@@ -36,6 +34,8 @@ export interface HarnessOptions {
   rawConfiguration?: string;
   /** Platform settings written as volume files (e.g. file_backend, aws_bucket_name, url_logs). */
   settings?: Record<string, string>;
+  /** The trigger's own /health server: 0 = an ephemeral port (see trigger.ports); default none. */
+  healthPort?: number | false;
 }
 
 /**
@@ -114,7 +114,7 @@ export class Harness {
       random: () => 0.5,
       logger: this.logger,
       signals: this.signals,
-      healthPort: false,
+      healthPort: this.options.healthPort ?? false,
       metricsPort: false,
       tmesHttp: createHttpClient({ timeoutMs: 2_000 }),
       // A graceful stop: in-flight pushes get real time to be acknowledged.

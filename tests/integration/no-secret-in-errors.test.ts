@@ -1,15 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
-import {
-  IntakeClient,
-  ManualClock,
-  MemoryLogger,
-  NO_RETRY,
-  closeHttp,
-  createHttpClient,
-  fetchModuleSecrets,
-  listenHttp,
-} from '@sekoia/automation-sdk-shim';
+import { NO_RETRY, createHttpClient } from '@sekoia/automation-sdk-shim';
+import { ManualClock, MemoryLogger, closeHttp, listenHttp } from '@sekoia/automation-sdk-shim/testing';
+// The runtime's own clients are internal to the shim: this test reaches them in its sources.
+import { IntakeClient } from '../../packages/automation-sdk-shim/src/intake';
+import { fetchModuleSecrets } from '../../packages/automation-sdk-shim/src/secrets';
 import { STREAMS } from '../../trigger_fetch_new_logs/streams';
 import { TmesClient } from '../../trigger_fetch_new_logs/tmes-client';
 import { closedPort } from '../helpers/ports';

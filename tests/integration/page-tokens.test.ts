@@ -1,10 +1,5 @@
-import {
-  AuthenticationError,
-  ManualClock,
-  MemoryLogger,
-  ResponseError,
-  createHttpClient,
-} from '@sekoia/automation-sdk-shim';
+import { AuthenticationError, ResponseError, createHttpClient } from '@sekoia/automation-sdk-shim';
+import { ManualClock, MemoryLogger } from '@sekoia/automation-sdk-shim/testing';
 import { STREAMS } from '../../trigger_fetch_new_logs/streams';
 import { TmesClient } from '../../trigger_fetch_new_logs/tmes-client';
 import type { WindowPage } from '../../trigger_fetch_new_logs/window-page';

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { closeHttp, listenHttp } from '@sekoia/automation-sdk-shim';
+import { closeHttp, listenHttp } from '@sekoia/automation-sdk-shim/testing';
 import { Harness } from './harness';
 
 const HOUR = 3_600_000;

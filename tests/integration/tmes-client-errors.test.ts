@@ -2,15 +2,12 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { inspect } from 'node:util';
 import {
   AuthenticationError,
-  ManualClock,
-  MemoryLogger,
   NetworkFailure,
   ResponseError,
   TransientError,
-  closeHttp,
   createHttpClient,
-  listenHttp,
 } from '@sekoia/automation-sdk-shim';
+import { ManualClock, MemoryLogger, closeHttp, listenHttp } from '@sekoia/automation-sdk-shim/testing';
 import type { AttemptFailure } from '../../trigger_fetch_new_logs/api-stall-watch';
 import { STREAMS, type StreamName } from '../../trigger_fetch_new_logs/streams';
 import { TmesClient } from '../../trigger_fetch_new_logs/tmes-client';

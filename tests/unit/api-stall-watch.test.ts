@@ -1,4 +1,5 @@
-import { Liveness, ManualClock, MemoryLogger } from '@sekoia/automation-sdk-shim';
+import { Liveness } from '@sekoia/automation-sdk-shim';
+import { ManualClock, MemoryLogger } from '@sekoia/automation-sdk-shim/testing';
 import {
   ApiStallWatch,
   likelyCause,

@@ -1,10 +1,5 @@
-import {
-  ConfigurationError,
-  MemoryCheckpointStore,
-  MemoryLogger,
-  MemoryNamedObjects,
-  type CheckpointStore,
-} from '@sekoia/automation-sdk-shim';
+import { ConfigurationError, type CheckpointStore } from '@sekoia/automation-sdk-shim';
+import { MemoryCheckpointStore, MemoryLogger, MemoryNamedObjects } from '@sekoia/automation-sdk-shim/testing';
 import { CheckpointBook, readCheckpoint } from '../../trigger_fetch_new_logs/checkpoint';
 
 describe('CheckpointBook', () => {

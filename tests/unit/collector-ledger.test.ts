@@ -1,10 +1,5 @@
-import {
-  DeliveryError,
-  ManualClock,
-  MemoryCheckpointStore,
-  MemoryLogger,
-  TransientError,
-} from '@sekoia/automation-sdk-shim';
+import { DeliveryError, TransientError } from '@sekoia/automation-sdk-shim';
+import { ManualClock, MemoryCheckpointStore, MemoryLogger } from '@sekoia/automation-sdk-shim/testing';
 import { Registry } from 'prom-client';
 import { CheckpointBook } from '../../trigger_fetch_new_logs/checkpoint';
 import { recordKey } from '../../trigger_fetch_new_logs/record-identity';

@@ -1,4 +1,5 @@
-import { MemoryCheckpointStore, MemoryLogger, type NamedObjects } from '@sekoia/automation-sdk-shim';
+import type { NamedObjects } from '@sekoia/automation-sdk-shim';
+import { MemoryCheckpointStore, MemoryLogger } from '@sekoia/automation-sdk-shim/testing';
 import { IdentityLedger, type LedgerEntry } from '../../trigger_fetch_new_logs/identity-ledger';
 import { LedgerJournal } from '../../trigger_fetch_new_logs/ledger-journal';
 

@@ -1,4 +1,4 @@
-import { ManualClock } from '@sekoia/automation-sdk-shim';
+import { ManualClock } from '@sekoia/automation-sdk-shim/testing';
 import { ServerTime } from '../../trigger_fetch_new_logs/server-time';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);

@@ -1,11 +1,5 @@
-import {
-  AuthenticationError,
-  DeliveryError,
-  ManualClock,
-  MemoryCheckpointStore,
-  MemoryLogger,
-  TransientError,
-} from '@sekoia/automation-sdk-shim';
+import { AuthenticationError, DeliveryError, TransientError } from '@sekoia/automation-sdk-shim';
+import { ManualClock, MemoryCheckpointStore, MemoryLogger } from '@sekoia/automation-sdk-shim/testing';
 import { Registry } from 'prom-client';
 import { CheckpointBook } from '../../trigger_fetch_new_logs/checkpoint';
 import { StreamMetrics } from '../../trigger_fetch_new_logs/metrics';

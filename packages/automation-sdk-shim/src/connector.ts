@@ -1,7 +1,7 @@
-import type { AxiosInstance } from 'axios';
 import type { Registry } from 'prom-client';
 import { ConfigurationError } from './errors';
 import type { LivenessOptions } from './health';
+import type { HttpClient } from './http';
 import { IntakeClient, type PushResult } from './intake';
 import { ConnectorMetrics } from './metrics';
 import { Trigger, type TriggerOptions } from './trigger';
@@ -14,7 +14,7 @@ export interface ConnectorConfiguration {
 
 export interface ConnectorOptions extends TriggerOptions {
   /** HTTP client for the intake pushes (default: 30 s timeout); tests shorten its timeout. */
-  intakeHttp?: AxiosInstance;
+  intakeHttp?: HttpClient;
 }
 
 /** A liveness probe fails after 15 min of failing pushes without a success. */
@@ -28,7 +28,7 @@ const PUSH_FAILURE_THRESHOLD_SECONDS = 900;
 export abstract class Connector<C extends ConnectorConfiguration> extends Trigger<C> {
   readonly metrics: ConnectorMetrics;
   private intakeClient: IntakeClient | undefined;
-  private readonly intakeHttp: AxiosInstance | undefined;
+  private readonly intakeHttp: HttpClient | undefined;
 
   constructor(options: ConnectorOptions) {
     super(options);
@@ -59,7 +59,6 @@ export abstract class Connector<C extends ConnectorConfiguration> extends Trigge
   protected override livenessThresholds(): Omit<LivenessOptions, 'clock'> {
     return {
       secondsWithoutEventsThreshold: 0,
-      lastHeartbeatThreshold: 0,
       pushFailureThresholdSeconds: PUSH_FAILURE_THRESHOLD_SECONDS,
     };
   }

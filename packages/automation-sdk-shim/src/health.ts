@@ -6,8 +6,6 @@ export interface LivenessOptions {
   clock: Clock;
   /** Unhealthy when no events for this long; 0 (default) = off, so a quiet source stays alive. */
   secondsWithoutEventsThreshold?: number;
-  /** Unhealthy when heartbeat() was not called for this long; 0 (default) = off. */
-  lastHeartbeatThreshold?: number;
   /** Unhealthy when pushes have failed, with no success, for this long; default 900, 0 = off. */
   pushFailureThresholdSeconds?: number;
   /**
@@ -41,24 +39,23 @@ export interface LivenessReport {
 export class Liveness {
   private readonly clock: Clock;
   private readonly eventsThresholdMs: number;
-  private readonly heartbeatThresholdMs: number;
   private readonly pushFailureThresholdMs: number;
   private readonly sourceFailureThresholdMs: number;
   /** Source name → start of its current failure streak. */
   private readonly sourceFailingSince = new Map<string, number>();
   private lastEventsAt: number;
-  private lastHeartbeatAt: number;
+  /** Python's /health reports a heartbeat nothing here beats: the start time, threshold 0. */
+  private readonly startedAt: number;
   private pushFailingSince: number | undefined;
   private errorCount = 0;
 
   constructor(private readonly options: LivenessOptions) {
     this.clock = options.clock;
     this.eventsThresholdMs = (options.secondsWithoutEventsThreshold ?? 0) * 1000;
-    this.heartbeatThresholdMs = (options.lastHeartbeatThreshold ?? 0) * 1000;
     this.pushFailureThresholdMs = (options.pushFailureThresholdSeconds ?? 900) * 1000;
     this.sourceFailureThresholdMs = (options.sourceFailureThresholdSeconds ?? 0) * 1000;
     // Like Python: the grace periods start when the process starts.
-    this.lastEventsAt = this.lastHeartbeatAt = this.clock.now();
+    this.lastEventsAt = this.startedAt = this.clock.now();
   }
 
   /** Events were collected and acknowledged; as in Python, this also clears the error count. */
@@ -91,10 +88,6 @@ export class Liveness {
     this.sourceFailingSince.clear();
   }
 
-  heartbeat(): void {
-    this.lastHeartbeatAt = this.clock.now();
-  }
-
   recordError(): void {
     this.errorCount++;
   }
@@ -105,7 +98,6 @@ export class Liveness {
       thresholdMs <= 0 || since === undefined || now - since < thresholdMs;
     return (
       within(this.lastEventsAt, this.eventsThresholdMs) &&
-      within(this.lastHeartbeatAt, this.heartbeatThresholdMs) &&
       within(this.pushFailingSince, this.pushFailureThresholdMs) &&
       within(this.oldestSourceFailure(), this.sourceFailureThresholdMs)
     );
@@ -115,9 +107,9 @@ export class Liveness {
     const sourceSince = this.oldestSourceFailure();
     return {
       last_events_time: naiveIsoUtc(this.lastEventsAt),
-      last_heartbeat: naiveIsoUtc(this.lastHeartbeatAt),
+      last_heartbeat: naiveIsoUtc(this.startedAt),
       seconds_without_events_threshold: this.options.secondsWithoutEventsThreshold ?? 0,
-      last_heartbeat_threshold: this.options.lastHeartbeatThreshold ?? 0,
+      last_heartbeat_threshold: 0,
       error_count: this.errorCount,
       push_failing_since: this.pushFailingSince === undefined ? null : naiveIsoUtc(this.pushFailingSince),
       source_failing_since: sourceSince === undefined ? null : naiveIsoUtc(sourceSince),

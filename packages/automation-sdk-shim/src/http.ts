@@ -2,6 +2,16 @@ import { Agent as HttpAgent, type Server } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 
+/**
+ * The runtime's HTTP client: an axios instance built by createHttpClient (every status returned,
+ * bodies as text). Why an axios type in the public API: a module calls its own third-party API
+ * with `this.http` and needs the whole of axios's documented request options (params, headers,
+ * signal, responseType, …); a narrower interface would be a second, drifting copy of them, and
+ * modules could not pass a client of their own built with axios. axios is a dependency of this
+ * package, so the type comes with it. This alias is the one place to change if that changes.
+ */
+export type HttpClient = AxiosInstance;
+
 export interface HttpClientOptions {
   /** Per-request timeout (connect + response). */
   timeoutMs?: number;
@@ -15,7 +25,7 @@ export interface HttpClientOptions {
  * (classification is the caller's job, as a RetryDecision), bodies arrive as text so an HTML
  * error page can be reported instead of crashing a JSON parser, and sockets are kept alive.
  */
-export function createHttpClient(options: HttpClientOptions = {}): AxiosInstance {
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
   return axios.create({
     timeout: options.timeoutMs ?? 30_000,

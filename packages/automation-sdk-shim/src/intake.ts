@@ -32,7 +32,7 @@ export const INTAKE_MAX_EVENT_BYTES = 250_000;
  * counted exactly, so the whole margin is left to whatever sits in front of the intake.
  */
 export const INTAKE_MAX_CHUNK_BYTES = Math.floor(INTAKE_MAX_BODY_BYTES * 0.9);
-export const DEFAULT_INTAKE_USER_AGENT = 'sekoiaio-connector/automation-sdk-shim';
+const DEFAULT_INTAKE_USER_AGENT = 'sekoiaio-connector/automation-sdk-shim';
 /** Discarded events are logged one by one up to this many per push, then summarised. */
 const MAX_DISCARD_WARNINGS = 10;
 /**
@@ -70,7 +70,7 @@ export interface PushOptions {
 }
 
 /** One request's worth of events, already JSON-encoded as they appear in the body. */
-export interface Batch {
+export interface IntakeChunk {
   jsons: string[];
   /** Position in the pushed list of each event of `jsons`. */
   indexes: number[];
@@ -84,7 +84,7 @@ export interface OversizedEvent {
   bytes: number;
 }
 
-export interface BatchLimits {
+export interface ChunkLimits {
   maxBodyBytes: number;
   maxEventBytes: number;
 }
@@ -94,14 +94,14 @@ export interface BatchLimits {
  * the body that will be sent: envelope + each JSON-encoded event + the commas between them.
  * Measuring the escaped UTF-8 form is what keeps multi-byte text and quotes within limits.
  */
-export function planBatches(
+export function planChunks(
   events: readonly string[],
   envelopeBytes: number,
-  limits: BatchLimits,
-): { batches: Batch[]; oversized: OversizedEvent[] } {
-  const batches: Batch[] = [];
+  limits: ChunkLimits,
+): { batches: IntakeChunk[]; oversized: OversizedEvent[] } {
+  const batches: IntakeChunk[] = [];
   const oversized: OversizedEvent[] = [];
-  let current: Batch = { jsons: [], indexes: [], bodyBytes: envelopeBytes };
+  let current: IntakeChunk = { jsons: [], indexes: [], bodyBytes: envelopeBytes };
   events.forEach((event, index) => {
     const bytes = Buffer.byteLength(event);
     const encoded = JSON.stringify(event);
@@ -163,7 +163,7 @@ export class IntakeClient {
   private readonly http: AxiosInstance;
   private readonly envelopeHead: string;
   private readonly envelopeBytes: number;
-  private readonly limits: BatchLimits;
+  private readonly limits: ChunkLimits;
   private readonly concurrency: number;
   private readonly userAgent: string;
   /** The intake's latest acceptance or refusal (400/413), for the lone-refusal rule. */
@@ -199,7 +199,7 @@ export class IntakeClient {
    */
   async push(events: readonly (string | object)[], options: PushOptions = {}): Promise<PushResult> {
     const strings = events.map((event) => (typeof event === 'string' ? event : JSON.stringify(event)));
-    const { batches, oversized } = planBatches(strings, this.envelopeBytes, this.limits);
+    const { batches, oversized } = planChunks(strings, this.envelopeBytes, this.limits);
     const ledger = new PushLedger(strings.length);
     ledger.markOversized(oversized.map((event) => event.index));
     this.reportOversized(strings, oversized);
@@ -224,7 +224,7 @@ export class IntakeClient {
   }
 
   private async sendAll(
-    batches: readonly Batch[],
+    batches: readonly IntakeChunk[],
     context: Omit<PushContext, 'signal'>,
     signal: AbortSignal | undefined,
   ): Promise<void> {
@@ -249,7 +249,7 @@ export class IntakeClient {
   }
 
   /** Sends one batch; a refusal (400/413) is narrowed down to the events at fault. */
-  private async deliver(batch: Batch, push: PushContext): Promise<void> {
+  private async deliver(batch: IntakeChunk, push: PushContext): Promise<void> {
     const answer = await this.send(batch, push);
     if (answer?.kind !== 'refused') return;
     // log2 levels, two requests each, room for two refused events: bounded, whatever the intake does.
@@ -263,7 +263,7 @@ export class IntakeClient {
    * of extra requests is spent, what is still refused stays pending (the next push goes on).
    */
   private async isolate(
-    part: Batch,
+    part: IntakeChunk,
     refusal: Extract<Answer, { kind: 'refused' }>,
     push: PushContext,
     budget: { requests: number },
@@ -288,9 +288,9 @@ export class IntakeClient {
     }
   }
 
-  private halves(part: Batch): [Batch, Batch] {
+  private halves(part: IntakeChunk): [IntakeChunk, IntakeChunk] {
     const middle = Math.ceil(part.jsons.length / 2);
-    const make = (jsons: string[], indexes: number[]): Batch => ({
+    const make = (jsons: string[], indexes: number[]): IntakeChunk => ({
       jsons,
       indexes,
       bodyBytes: jsons.reduce(
@@ -310,7 +310,11 @@ export class IntakeClient {
    * in its latest verdict. An intake that refuses everything loses nothing: the events stay
    * pending and the DeliveryError carries its answer.
    */
-  private refuseEvent(part: Batch, refusal: Extract<Answer, { kind: 'refused' }>, push: PushContext): void {
+  private refuseEvent(
+    part: IntakeChunk,
+    refusal: Extract<Answer, { kind: 'refused' }>,
+    push: PushContext,
+  ): void {
     const { ledger, events } = push;
     const evidence = ledger.acceptedRequests > 0 || (push.lone && push.intakeWasAccepting);
     const index = part.indexes[0];
@@ -344,7 +348,7 @@ export class IntakeClient {
    * are recorded), or undefined when it failed for good (its events stay pending). Throws only
    * a fatal error or an abort.
    */
-  private async send(part: Batch, push: PushContext): Promise<Answer | undefined> {
+  private async send(part: IntakeChunk, push: PushContext): Promise<Answer | undefined> {
     const body = this.body(part);
     const count = part.jsons.length;
     const { clock, sleep, random, policy, liveness, logger } = this.options;
@@ -389,7 +393,11 @@ export class IntakeClient {
     }
   }
 
-  private accepted(part: Batch, answer: Extract<Answer, { kind: 'accepted' }>, ledger: PushLedger): void {
+  private accepted(
+    part: IntakeChunk,
+    answer: Extract<Answer, { kind: 'accepted' }>,
+    ledger: PushLedger,
+  ): void {
     const { metrics, liveness, logger } = this.options;
     const count = part.jsons.length;
     ledger.markAcknowledged(part.indexes, answer.ids);
@@ -420,11 +428,11 @@ export class IntakeClient {
   }
 
   /**
-   * The request body, written straight into one buffer of the size planBatches measured.
+   * The request body, written straight into one buffer of the size planChunks measured.
    * Joining megabytes of events into a string first would allocate large strings, which go
    * to the old generation and stay until a full GC: most of the trigger's memory under load.
    */
-  private body(batch: Batch): Buffer {
+  private body(batch: IntakeChunk): Buffer {
     const body = Buffer.allocUnsafe(batch.bodyBytes);
     let offset = body.write(this.envelopeHead, 0, 'utf8');
     batch.jsons.forEach((json, index) => {

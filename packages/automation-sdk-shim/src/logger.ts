@@ -10,7 +10,7 @@ export interface Logger {
   log(level: LogLevel, message: string, fields?: LogFields): void;
 }
 
-export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error', 'critical'];
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error', 'critical'];
 
 /**
  * Replaces every secret value with `***` in text. Built once from the configuration's secret
@@ -77,16 +77,3 @@ export class StdoutLogger implements Logger {
 
 /** Discards everything; for unit tests that do not assert on logs. */
 export const silentLogger: Logger = { log: () => undefined };
-
-/** Keeps entries in memory; for tests that assert on logs. */
-export class MemoryLogger implements Logger {
-  readonly entries: { level: LogLevel; message: string; fields: LogFields }[] = [];
-
-  log(level: LogLevel, message: string, fields: LogFields = {}): void {
-    this.entries.push({ level, message, fields });
-  }
-
-  messages(level?: LogLevel): string[] {
-    return this.entries.filter((e) => level === undefined || e.level === level).map((e) => e.message);
-  }
-}

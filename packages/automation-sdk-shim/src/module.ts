@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AxiosInstance } from 'axios';
 import { ConfigLoader } from './config';
 import { ConfigurationError, describeError } from './errors';
-import { createHttpClient } from './http';
+import { createHttpClient, type HttpClient } from './http';
 import { StdoutLogger, type Logger } from './logger';
 import { fetchModuleSecrets } from './secrets';
 import { realSleep, systemClock, type Clock, type Sleep } from './time';
@@ -21,7 +20,7 @@ export interface ModuleOptions {
   cwd?: string;
   loader?: ConfigLoader;
   logger?: Logger;
-  http?: AxiosInstance;
+  http?: HttpClient;
   clock?: Clock;
   sleep?: Sleep;
   /** Where usage errors go; default process.stderr. */
@@ -29,7 +28,7 @@ export interface ModuleOptions {
 }
 
 /** Exit code for a command line the module does not understand (as sysexits' EX_USAGE family). */
-export const EXIT_USAGE = 2;
+const EXIT_USAGE = 2;
 
 /**
  * The module as the platform starts it: one argument, an item's `docker_parameters`, mapped to
@@ -45,7 +44,7 @@ export class Module {
   readonly sleep: Sleep;
   private readonly factories = new Map<string, ItemFactory>();
   private readonly stderr: (text: string) => void;
-  private httpClient: AxiosInstance | undefined;
+  private httpClient: HttpClient | undefined;
   private configurationPromise: Promise<Record<string, unknown>> | undefined;
 
   constructor(options: ModuleOptions = {}) {
@@ -121,7 +120,7 @@ export class Module {
   }
 
   /** The shared HTTP client, built on first use. */
-  http(): AxiosInstance {
+  http(): HttpClient {
     this.httpClient ??= createHttpClient({ timeoutMs: 30_000, userAgent: this.userAgent() });
     return this.httpClient;
   }

@@ -1,10 +1,10 @@
-import type { AxiosInstance } from 'axios';
 import { Registry } from 'prom-client';
 import { ConfigurationError, describeError, isAbort } from './errors';
 import { HealthServer, Liveness, type LivenessOptions } from './health';
 import { Redactor, type Logger } from './logger';
 import { RedactingLogger, createModuleLogger } from './logs';
 import { MetricsServer } from './metrics';
+import type { HttpClient } from './http';
 import type { Module, Runnable } from './module';
 import { RUNTIME_RESTART } from './backoff-policies';
 import type { CheckpointStore } from './storage/checkpoint-store';
@@ -18,7 +18,7 @@ export interface TriggerOptions {
   clock?: Clock;
   sleep?: Sleep;
   random?: () => number;
-  http?: AxiosInstance;
+  http?: HttpClient;
   /** Default: stdout plus the logs API (module.urlLogs() / token()). Tests inject a MemoryLogger. */
   logger?: Logger;
   /** Default: createCheckpointStore(module.loader). */
@@ -61,7 +61,7 @@ export abstract class Trigger<C extends object> implements Runnable {
   readonly clock: Clock;
   readonly sleep: Sleep;
   readonly random: () => number;
-  readonly http: AxiosInstance;
+  readonly http: HttpClient;
   readonly liveness: Liveness;
 
   private readonly options: TriggerOptions;
@@ -129,7 +129,7 @@ export abstract class Trigger<C extends object> implements Runnable {
 
   /** Liveness thresholds; a plain trigger is always alive, like Python's. */
   protected livenessThresholds(): Omit<LivenessOptions, 'clock'> {
-    return { secondsWithoutEventsThreshold: 0, lastHeartbeatThreshold: 0, pushFailureThresholdSeconds: 0 };
+    return { secondsWithoutEventsThreshold: 0, pushFailureThresholdSeconds: 0 };
   }
 
   /** What the metrics server exposes; connectors answer their ConnectorMetrics registry. */

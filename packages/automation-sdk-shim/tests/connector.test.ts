@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import { ConfigLoader } from '../src/config';
 import { Connector, type ConnectorConfiguration } from '../src/connector';
 import { createHttpClient } from '../src/http';
-import { IntakeStandIn } from '../src/intake-stand-in';
-import { MemoryLogger, type Logger } from '../src/logger';
+import { IntakeStandIn } from '../src/testing';
+import type { Logger } from '../src/logger';
+import { MemoryLogger } from '../src/testing';
 import { LogShipper } from '../src/logs';
 import { Module } from '../src/module';
-import { MemoryCheckpointStore } from '../src/storage/checkpoint-store';
-import { ManualClock, abortError, type Sleep } from '../src/time';
+import { MemoryCheckpointStore } from '../src/testing';
+import { abortError, type Sleep } from '../src/time';
+import { ManualClock } from '../src/testing';
 import type { TriggerOptions } from '../src/trigger';
 import type { ConfigurationSchema } from '../src/validation';
 

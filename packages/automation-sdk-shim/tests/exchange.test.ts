@@ -2,7 +2,6 @@ import { inspect } from 'node:util';
 import { AxiosError, type AxiosResponse } from 'axios';
 import {
   AuthenticationError,
-  ManualClock,
   NetworkFailure,
   ResponseError,
   TransientError,
@@ -15,6 +14,7 @@ import {
   type HttpFacts,
   type RetryDecision,
 } from '../src';
+import { ManualClock } from '../src/testing';
 
 const KEY = 'sk-live-0123456789abcdef';
 const AUTHORIZATION = `Bearer ${KEY}`;

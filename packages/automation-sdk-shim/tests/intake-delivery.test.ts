@@ -1,7 +1,7 @@
 import { DeliveryError } from '../src/errors';
 import { createHttpClient } from '../src/http';
 import { INTAKE_MAX_BODY_BYTES, INTAKE_MAX_CHUNK_BYTES, INTAKE_MAX_EVENT_BYTES } from '../src/intake';
-import type { IntakeStandIn } from '../src/intake-stand-in';
+import type { IntakeStandIn } from '../src/testing';
 import {
   INTAKE_KEY,
   eventsForIds,

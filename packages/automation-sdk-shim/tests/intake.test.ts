@@ -7,11 +7,13 @@ import {
   ResponseError,
   isAbort,
 } from '../src/errors';
-import { closeHttp, createHttpClient, listenHttp } from '../src/http';
-import { IntakeClient, planBatches, INTAKE_MAX_BODY_BYTES } from '../src/intake';
-import { IntakeStandIn } from '../src/intake-stand-in';
-import { MemoryLogger } from '../src/logger';
-import { ManualClock, realSleep, type Sleep } from '../src/time';
+import { createHttpClient } from '../src/http';
+import { closeHttp, listenHttp } from '../src/testing';
+import { IntakeClient, planChunks, INTAKE_MAX_BODY_BYTES } from '../src/intake';
+import { IntakeStandIn } from '../src/testing';
+import { MemoryLogger } from '../src/testing';
+import { realSleep, type Sleep } from '../src/time';
+import { ManualClock } from '../src/testing';
 import {
   INTAKE_KEY,
   eventsForIds,
@@ -146,7 +148,7 @@ describe('IntakeClient against the stand-in intake', () => {
 
   it('throws a DeliveryError counting exactly the events of the batches that missed the deadline', async () => {
     const t0 = h.clock.now();
-    // Batch 1 exhausts its 5-minute deadline during the outage; the next ones outlive it.
+    // IntakeChunk 1 exhausts its 5-minute deadline during the outage; the next ones outlive it.
     h.standIn.failWhile(() => h.clock.now() < t0 + 360_000, { status: 503 });
     const events = numberedEvents(30);
     const client = h.client({
@@ -250,7 +252,7 @@ describe('IntakeClient against the stand-in intake', () => {
   });
 });
 
-describe('planBatches', () => {
+describe('planChunks', () => {
   const key = 'k3y-for-planning';
   const envelope = envelopeBytes(key);
   const unit = fc.oneof(
@@ -265,7 +267,7 @@ describe('planBatches', () => {
         fc.integer({ min: envelope + 2, max: envelope + 400 }),
         fc.integer({ min: 1, max: 200 }),
         (events, maxBodyBytes, maxEventBytes) => {
-          const { batches, oversized } = planBatches(events, envelope, { maxBodyBytes, maxEventBytes });
+          const { batches, oversized } = planChunks(events, envelope, { maxBodyBytes, maxEventBytes });
           const sent = batches.map((b) => b.jsons.map((json) => JSON.parse(json) as string));
           for (const [i, jsons] of sent.entries()) {
             const body = Buffer.byteLength(JSON.stringify({ intake_key: key, jsons }));
@@ -295,7 +297,7 @@ describe('planBatches', () => {
   it('fits a body exactly at the limit', () => {
     const events = ['aaaa', 'bbbb', 'cccc', 'dddd'];
     const twoEvents = Buffer.byteLength(JSON.stringify({ intake_key: key, jsons: events.slice(0, 2) }));
-    const { batches } = planBatches(events, envelope, { maxBodyBytes: twoEvents, maxEventBytes: 100 });
+    const { batches } = planChunks(events, envelope, { maxBodyBytes: twoEvents, maxEventBytes: 100 });
     expect(batches.map((b) => b.jsons.length)).toEqual([2, 2]);
     expect(batches.map((b) => b.bodyBytes)).toEqual([twoEvents, twoEvents]);
   });

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpClient } from '../src/http';
-import { MemoryLogger, Redactor } from '../src/logger';
+import { Redactor } from '../src/logger';
+import { MemoryLogger } from '../src/testing';
 import { LogShipper, RedactingLogger, createModuleLogger } from '../src/logs';
-import { ManualClock } from '../src/time';
+import { ManualClock } from '../src/testing';
 
 interface ShippedLog {
   date: string;

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { ConfigLoader } from '../src/config';
 import { AuthenticationError, ConfigurationError } from '../src/errors';
 import { createHttpClient } from '../src/http';
-import { MemoryLogger } from '../src/logger';
+import { MemoryLogger } from '../src/testing';
 import { Module, type ModuleOptions } from '../src/module';
-import { ManualClock } from '../src/time';
+import { ManualClock } from '../src/testing';
 import { startScriptedServer, type ScriptedServer } from './helpers/scripted-server';
 
 const TOKEN = 'platform-token-9f8e7d6c5b4a';

@@ -2,11 +2,8 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import {
-  CheckpointCorruptError,
-  MemoryCheckpointStore,
-  type CheckpointStore,
-} from '../src/storage/checkpoint-store';
+import { CheckpointCorruptError, type CheckpointStore } from '../src/storage/checkpoint-store';
+import { MemoryCheckpointStore } from '../src/testing';
 import { FileCheckpointStore } from '../src/storage/file-store';
 import { S3CheckpointStore } from '../src/storage/s3-store';
 import { startS3, type RunningS3 } from './helpers/s3-server';

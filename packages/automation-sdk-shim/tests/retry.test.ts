@@ -1,14 +1,14 @@
+import { TransientError } from '../src/errors';
 import {
-  ManualClock,
-  TransientError,
+  DEFAULT_BACKOFF,
   backoffDelay,
   failure,
   parseRetryAfter,
   retry,
   retryable,
   success,
-  DEFAULT_BACKOFF,
-} from '../src';
+} from '../src/retry';
+import { ManualClock } from '../src/testing';
 
 describe('retry', () => {
   it('retries retryable decisions and returns the success value', async () => {

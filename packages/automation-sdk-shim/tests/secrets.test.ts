@@ -1,7 +1,7 @@
 import { AuthenticationError, ResponseError, TransientError } from '../src/errors';
 import { createHttpClient } from '../src/http';
 import { fetchModuleSecrets } from '../src/secrets';
-import { ManualClock } from '../src/time';
+import { ManualClock } from '../src/testing';
 import { startScriptedServer, type ScriptedResponse, type ScriptedServer } from './helpers/scripted-server';
 
 const TOKEN = 'module-token-0123456789abcdef';

@@ -1,12 +1,6 @@
-import {
-  AuthenticationError,
-  ManualClock,
-  RUNTIME_RESTART,
-  TransientError,
-  backoffDelay,
-  supervise,
-  type SuperviseOptions,
-} from '../src';
+import { AuthenticationError, TransientError, backoffDelay, supervise, type SuperviseOptions } from '../src';
+import { RUNTIME_RESTART } from '../src/backoff-policies';
+import { ManualClock } from '../src/testing';
 
 const half = (): number => 0.5;
 

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { ConfigLoader } from '../src/config';
 import { AuthenticationError, ConfigurationError, TransientError } from '../src/errors';
 import { createHttpClient } from '../src/http';
-import { MemoryLogger } from '../src/logger';
+import { MemoryLogger } from '../src/testing';
 import { Module } from '../src/module';
 import { backoffDelay } from '../src/retry';
-import { MemoryCheckpointStore } from '../src/storage/checkpoint-store';
-import { ManualClock, abortError, type Sleep } from '../src/time';
+import { MemoryCheckpointStore } from '../src/testing';
+import { abortError, type Sleep } from '../src/time';
+import { ManualClock } from '../src/testing';
 import { Trigger, type TriggerOptions } from '../src/trigger';
 import type { ConfigurationSchema } from '../src/validation';
 

@@ -1,9 +1,9 @@
 import { Liveness } from '../../src/health';
 import { IntakeClient, type IntakeClientOptions } from '../../src/intake';
-import { IntakeStandIn, type IntakeStandInOptions } from '../../src/intake-stand-in';
-import { MemoryLogger } from '../../src/logger';
+import { IntakeStandIn, type IntakeStandInOptions } from '../../src/testing';
+import { MemoryLogger } from '../../src/testing';
 import { ConnectorMetrics } from '../../src/metrics';
-import { ManualClock } from '../../src/time';
+import { ManualClock } from '../../src/testing';
 
 export const INTAKE_KEY = 'intake-key-0f9e8d7c6b5a';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeHttp, listenHttp } from './http';
-import { INTAKE_MAX_BODY_BYTES } from './intake';
-import { systemClock, type Clock } from './time';
+import { closeHttp, listenHttp } from '../http';
+import { INTAKE_MAX_BODY_BYTES } from '../intake';
+import { systemClock, type Clock } from '../time';
 
 /** A scripted answer, to simulate an intake that is down, slow, or rude. */
 export interface StandInResponse {
