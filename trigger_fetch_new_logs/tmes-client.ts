@@ -192,19 +192,28 @@ export class TmesClient {
     }
     this.options.serverTime?.observe(response.headers.date);
     const decision = classify(stream.name, response, { token, sentAt, now: clock.now() });
-    this.report(stream.name, response.status, decision);
+    this.report(stream.name, response.status, decision, sentAt);
     return decision;
   }
 
   /** Tells the observer: an answer it can use, or a fatal one, means the API is reachable. */
-  private report(stream: StreamName, status: number, decision: RetryDecision<PageAnswer>): void {
+  private report(
+    stream: StreamName,
+    status: number,
+    decision: RetryDecision<PageAnswer>,
+    sentAt: number,
+  ): void {
     const { observer } = this.options;
     if (observer === undefined) return;
     if (decision.kind === 'success' || (decision.kind === 'failure' && isFatal(decision.error))) {
       observer.succeeded(stream);
       return;
     }
-    observer.failed(stream, status === 200 ? { kind: 'body' } : { kind: 'status', status });
+    const retryAfterMs = decision.kind === 'retryable' ? decision.afterMs : undefined;
+    observer.failed(stream, status === 200 ? { kind: 'body' } : { kind: 'status', status }, {
+      sentAt,
+      retryAfterMs,
+    });
   }
 
   private request(
