@@ -21,7 +21,8 @@ export function serializeWithinLimit(value: unknown, maxBytes = MAX_EVENT_BYTES)
 
 /** As serializeWithinLimit, for a value already serialised as `json` (the hot path serialises once). */
 export function fitSerialized(json: string, value: unknown, maxBytes = MAX_EVENT_BYTES): FittedEvent {
-  if (json.length * 3 <= maxBytes || Buffer.byteLength(json) <= maxBytes) return { json, truncated: NOTHING_CUT };
+  if (json.length * 3 <= maxBytes || Buffer.byteLength(json) <= maxBytes)
+    return { json, truncated: NOTHING_CUT };
   if (typeof value !== 'object' || value === null) {
     return { json: JSON.stringify({ truncated_value: truncateString(json, KEEP_CHARS) }), truncated: ['$'] };
   }

@@ -32,15 +32,21 @@ export function identityOf(stream: string, json: string): string {
 export function serializeRecord(record: unknown): string {
   let json: string | undefined;
   try {
-    json = JSON.stringify(record) as string | undefined;
+    json = jsonText(record);
   } catch (error) {
     // V8 serialises recursively: nesting deep enough overflows its stack.
     if (error instanceof RangeError) throw new RecordTooDeepError();
     throw error;
   }
   if (json === undefined) return 'null';
-  if (json.length >= 2 * MAX_RECORD_DEPTH && deeperThan(record, MAX_RECORD_DEPTH)) throw new RecordTooDeepError();
+  if (json.length >= 2 * MAX_RECORD_DEPTH && deeperThan(record, MAX_RECORD_DEPTH))
+    throw new RecordTooDeepError();
   return json;
+}
+
+/** JSON.stringify, typed as it behaves: undefined for undefined, a function or a symbol. */
+export function jsonText(value: unknown): string | undefined {
+  return JSON.stringify(value);
 }
 
 /** Whether `value` nests objects or arrays more than `limit` levels deep (no copy, stops early). */

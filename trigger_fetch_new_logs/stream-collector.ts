@@ -16,7 +16,14 @@ import { IdentityLedger, type LedgerEntry } from './identity-ledger';
 import { LedgerJournal } from './ledger-journal';
 import type { StreamMetrics } from './metrics';
 import { prefetch, type Prefetched } from './prefetch';
-import { identityOf, recordKey, recordTime, safeRecordForm, serializeRecord } from './record-identity';
+import {
+  identityOf,
+  jsonText,
+  recordKey,
+  recordTime,
+  safeRecordForm,
+  serializeRecord,
+} from './record-identity';
 import { dueReread, rereadAges, scheduleReread } from './reread-schedule';
 import type { CollectorSettings } from './settings';
 import type { StreamDefinition } from './streams';
@@ -351,7 +358,8 @@ export class StreamCollector {
     const now = this.now();
     const { settings } = this.options;
     if (this.checkpoint.setAside.some((r) => r.retryAt <= now)) return undefined;
-    if (dueReread(this.checkpoint.rereads, now, this.ages, settings.frequencyMs) !== undefined) return undefined;
+    if (dueReread(this.checkpoint.rereads, now, this.ages, settings.frequencyMs) !== undefined)
+      return undefined;
     const start = run.nextStart;
     if (start < now - API_HORIZON_MS + this.limits.horizonMarginMs) return undefined;
     if (now - settings.delayMs - start <= this.limits.parallelBehindWindows * this.spanMs) return undefined;
@@ -680,12 +688,11 @@ export class StreamCollector {
   private async delivered(taken: TakenBatch): Promise<void> {
     const counts = new Map<string, { count: number; time: number }>();
     const { keys, times } = taken;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
+    keys.forEach((key, i) => {
       const entry = counts.get(key);
-      if (entry === undefined) counts.set(key, { count: 1, time: times[i] as number });
+      if (entry === undefined) counts.set(key, { count: 1, time: times[i] ?? Number.POSITIVE_INFINITY });
       else entry.count++;
-    }
+    });
     const entries: LedgerEntry[] = [];
     for (const [key, { count, time }] of counts) entries.push([key, count, time]);
     this.options.metrics.forwarded(this.name, keys.length);
@@ -949,9 +956,9 @@ class Batch {
         keys.forEach((key, i) => {
           if (!keep(i)) return;
           part.keys.push(key);
-          part.times.push(times[i] as number);
-          part.events.push(events[i] as string);
-          part.late.push(late[i] as number);
+          part.times.push(times[i] ?? Number.POSITIVE_INFINITY);
+          part.events.push(events[i] ?? '');
+          part.late.push(late[i] ?? Number.NaN);
         });
         return part;
       },
@@ -961,5 +968,5 @@ class Batch {
 
 /** JSON text of an encoded record (an ECS document: plain data). */
 function serialize(value: unknown): string {
-  return JSON.stringify(value) ?? 'null';
+  return jsonText(value) ?? 'null';
 }
