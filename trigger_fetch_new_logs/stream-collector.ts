@@ -67,7 +67,11 @@ export interface CollectorLimits {
   setAsideMaxRetryMs: number;
   /** The identity journal is compacted once its segments hold this many entries (or the ledger's size). */
   compactionMinEntries: number;
-  /** Windows are read side by side only while the stream is more than this many windows behind. */
+  /**
+   * Windows are read side by side only while the stream is more than this many (adapted)
+   * windows behind; a parallel run cuts its backlog into at least 2 × max_parallel_requests
+   * windows, so that K of them can be in flight.
+   */
   parallelBehindWindows: number;
 }
 
@@ -88,7 +92,7 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   setAsideRetryMs: 10 * 60_000,
   setAsideMaxRetryMs: 6 * 3_600_000,
   compactionMinEntries: 2_000,
-  parallelBehindWindows: 4,
+  parallelBehindWindows: 2,
 };
 
 export interface StreamCollectorOptions {
@@ -155,6 +159,8 @@ export class StreamCollector {
    */
   private readonly claims = new Map<string, number>();
   readonly concurrency: AdaptiveConcurrency;
+  /** Longest window of the parallel run in progress (its backlog cut in 2 × max windows at least). */
+  private runSpanMs = Number.POSITIVE_INFINITY;
   /** A parallel run failed: windows are read one at a time until one completes. */
   private sequentialUntilSuccess = false;
   /** Journal writes and compactions, one at a time (reads side by side deliver concurrently). */
@@ -331,6 +337,8 @@ export class StreamCollector {
    */
   private async readSideBySide(signal: AbortSignal): Promise<void> {
     const run = new WindowRun(this.checkpoint.cursor, this.limits.overlapMs);
+    const behind = this.now() - this.options.settings.delayMs - this.checkpoint.cursor;
+    this.runSpanMs = Math.max(this.limits.minWindowMs, Math.ceil(behind / (2 * this.concurrency.max)));
     try {
       await readInParallel({
         run,
@@ -362,8 +370,9 @@ export class StreamCollector {
       return undefined;
     const start = run.nextStart;
     if (start < now - API_HORIZON_MS + this.limits.horizonMarginMs) return undefined;
-    if (now - settings.delayMs - start <= this.limits.parallelBehindWindows * this.spanMs) return undefined;
-    const end = start + this.spanMs;
+    const span = Math.min(this.spanMs, this.runSpanMs);
+    if (now - settings.delayMs - start <= this.limits.parallelBehindWindows * span) return undefined;
+    const end = start + span;
     this.checkpoint = { ...this.checkpoint, window: { start: this.checkpoint.cursor, end } };
     return { start, end };
   }
