@@ -4,11 +4,11 @@
  * run the CLI commands (`run`, `check`, `normalize`, `demo`) from the same binary.
  */
 import { Module } from '@sekoia/automation-sdk-shim';
-import { findCommand, runCli, type CliIo } from './cli';
+import { findCommand, reportCrash, runCli, type CliIo } from './cli';
 import { FetchNewLogsTrigger } from './trigger_fetch_new_logs/trigger';
 
 /** The module as the platform sees it: docker_parameters → trigger. */
-export function createModule(options: ConstructorParameters<typeof Module>[0] = {}): Module {
+function createModule(options: ConstructorParameters<typeof Module>[0] = {}): Module {
   return new Module(options).register((m) => new FetchNewLogsTrigger({ module: m }), 'fetch_new_logs');
 }
 
@@ -40,8 +40,7 @@ if (require.main === module) {
       setImmediate(() => process.exit(code));
     },
     (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
+      process.exit(reportCrash(error, process.stderr));
     },
   );
 }

@@ -3,9 +3,9 @@ import { drain, type DrainResult } from './drain';
 import { IntakeCounter } from './intake-counter';
 import { SimulatorProcess } from './simulator-process';
 import { figure, median, round, type BenchResult } from './stats';
+import { STREAM_NAMES, type StreamName } from '../trigger_fetch_new_logs/streams';
 
 const HOUR = 3_600_000;
-const ALL = ['accepted_traffic', 'blocked_traffic', 'policy_events'] as const;
 
 export interface ConcurrencyOptions {
   /** Records per stream (the same for each, so one stream is a third of the work). */
@@ -24,11 +24,10 @@ export async function concurrency(
   cpus: CpuPlan = planCpus(),
 ): Promise<BenchResult> {
   pin(process.pid, cpus.orchestrator, cpus);
-  const counts = {
-    accepted_traffic: options.perStream,
-    blocked_traffic: options.perStream,
-    policy_events: options.perStream,
-  };
+  const counts = Object.fromEntries(STREAM_NAMES.map((stream) => [stream, options.perStream])) as Record<
+    StreamName,
+    number
+  >;
   const simulator = await SimulatorProcess.start(
     { counts, spanMs: 6 * HOUR, endAgoMs: 2 * 60_000, seed: 17, latencyMs: options.latencyMs },
     cpus,
@@ -48,7 +47,7 @@ export async function concurrency(
   try {
     for (let run = 0; run < options.runs; run++) {
       one.push(await drain({ ...base, logTypes: ['accepted_traffic'], expected: options.perStream }));
-      three.push(await drain({ ...base, logTypes: ALL, expected: options.perStream * 3 }));
+      three.push(await drain({ ...base, logTypes: STREAM_NAMES, expected: options.perStream * 3 }));
     }
   } finally {
     await intake.stop();

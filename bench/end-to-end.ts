@@ -4,9 +4,9 @@ import { drain, type DrainResult } from './drain';
 import { IntakeCounter } from './intake-counter';
 import { SimulatorProcess } from './simulator-process';
 import { figure, round, type BenchResult } from './stats';
+import { STREAM_NAMES } from '../trigger_fetch_new_logs/streams';
 
 const HOUR = 3_600_000;
-const STREAMS = ['accepted_traffic', 'blocked_traffic', 'policy_events'] as const;
 
 export interface EndToEndOptions {
   records: number;
@@ -39,7 +39,7 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
             intake,
             cpus,
             outputFormat,
-            logTypes: STREAMS,
+            logTypes: STREAM_NAMES,
             startTimeHours: 25,
             expected: simulator.stored,
             timeoutMs: 300_000,
@@ -102,7 +102,7 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
 }
 
 /** The mix of the integration tests: 60 % accepted, 20 % blocked, 20 % policy events. */
-export function split(total: number): Record<(typeof STREAMS)[number], number> {
+export function split(total: number): Record<(typeof STREAM_NAMES)[number], number> {
   const accepted = Math.round(total * 0.6);
   const blocked = Math.round(total * 0.2);
   return { accepted_traffic: accepted, blocked_traffic: blocked, policy_events: total - accepted - blocked };

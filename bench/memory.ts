@@ -4,6 +4,7 @@ import { split } from './end-to-end';
 import { IntakeCounter } from './intake-counter';
 import { SimulatorProcess } from './simulator-process';
 import { MiB, figure, median, round, type BenchResult } from './stats';
+import { STREAM_NAMES } from '../trigger_fetch_new_logs/streams';
 
 const HOUR = 3_600_000;
 
@@ -36,7 +37,7 @@ export async function memory(options: MemoryOptions, cpus: CpuPlan = planCpus())
           intake,
           cpus,
           outputFormat: 'raw',
-          logTypes: ['accepted_traffic', 'blocked_traffic', 'policy_events'],
+          logTypes: STREAM_NAMES,
           startTimeHours: 71,
           expected: simulator.stored,
           timeoutMs: 600_000,

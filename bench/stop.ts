@@ -5,9 +5,9 @@ import { IntakeCounter } from './intake-counter';
 import { SimulatorProcess } from './simulator-process';
 import { figure, round, type BenchResult } from './stats';
 import { TriggerProcess } from './trigger-process';
+import { STREAM_NAMES } from '../trigger_fetch_new_logs/streams';
 
 const HOUR = 3_600_000;
-const STREAMS = ['accepted_traffic', 'blocked_traffic', 'policy_events'] as const;
 
 export interface StopOptions {
   records: number;
@@ -87,7 +87,7 @@ async function stopOnce(
       simulatorUrl: simulator.url,
       intakeUrl: intake.standIn.url,
       outputFormat: 'raw',
-      logTypes: STREAMS,
+      logTypes: STREAM_NAMES,
       startTimeHours,
     },
     cpus,
@@ -121,7 +121,7 @@ function progressOf(document: unknown, firstRunStart: number): StopRun['progress
   if (typeof streams !== 'object')
     throw new Error(`The checkpoint has no "streams": ${JSON.stringify(document).slice(0, 300)}`);
   const progress: StopRun['progress'] = {};
-  for (const name of STREAMS) {
+  for (const name of STREAM_NAMES) {
     const stored = streams[name] as { cursor?: unknown; window?: { delivered?: unknown } } | undefined;
     const cursor = typeof stored?.cursor === 'string' ? Date.parse(stored.cursor) : Number.NaN;
     if (Number.isNaN(cursor)) throw new Error(`The checkpoint has no valid cursor for ${name}.`);

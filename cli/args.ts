@@ -1,17 +1,12 @@
 import { parseArgs } from 'node:util';
 
-/** The command line is wrong: the command prints its usage and exits with EXIT_USAGE. */
+/** The command line is wrong: the command prints its usage and exits with EXIT.usage. */
 export class UsageError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'UsageError';
   }
 }
-
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-/** As the module's own unknown-command exit (sysexits' EX_USAGE family). */
-export const EXIT_USAGE = 2;
 
 export type OptionKind = 'string' | 'boolean';
 

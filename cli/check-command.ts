@@ -3,6 +3,7 @@ import {
   AuthenticationError,
   ConfigurationError,
   NetworkFailure,
+  NO_RETRY,
   TransientError,
   createHttpClient,
   describeNetworkError,
@@ -13,9 +14,10 @@ import {
 import { KNOWN_REGIONS } from '../trigger_fetch_new_logs/service-url';
 import { STREAMS, type StreamName } from '../trigger_fetch_new_logs/streams';
 import { TmesClient } from '../trigger_fetch_new_logs/tmes-client';
-import { EXIT_FAILURE, EXIT_OK, type CommandLine } from './args';
+import type { CommandLine } from './args';
 import { PROGRAM, type CliIo, type Command } from './command';
 import { loadConfigurationFile, type LoadedConfiguration } from './config-file';
+import { EXIT, exitCodesHelp, type ExitCode } from './exit-codes';
 
 /** How far back the one request per stream looks: enough to prove access, never a big page. */
 const CHECK_WINDOW_MS = 5 * 60_000;
@@ -33,14 +35,16 @@ type (the last 5 minutes, 1 log at most); nothing is forwarded and no checkpoint
   --config FILE   JSON with the settings of the trigger form (see config.example.json).
   -h, --help      Show this help.
 
-Exit code 0 when every log type answered, 1 otherwise. The API key is never printed.
+The API key is never printed.
+
+${exitCodesHelp(['ok', 'failed', 'usage', 'configuration'])}
 `,
   execute,
 };
 
 type Outcome = { ok: true; logs: number } | { ok: false; problem: string };
 
-async function execute(line: CommandLine, io: CliIo): Promise<number> {
+async function execute(line: CommandLine, io: CliIo): Promise<ExitCode> {
   const configPath = resolve(io.cwd, line.requireString('config', 'FILE (the JSON settings of the trigger)'));
   let loaded: LoadedConfiguration;
   try {
@@ -48,7 +52,7 @@ async function execute(line: CommandLine, io: CliIo): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     io.stderr.write(`check: ${error.message}\n`);
-    return EXIT_FAILURE;
+    return EXIT.configuration;
   }
   const { settings, redactor } = loaded;
   const print = (text: string): void => {
@@ -66,7 +70,7 @@ async function execute(line: CommandLine, io: CliIo): Promise<number> {
     logger: silentLogger,
     // Exactly one request per stream (a negative deadline: no retry ever fits): a check reports
     // what it sees instead of waiting it out.
-    policy: { initialMs: 0, maxMs: 0, deadlineMs: -1 },
+    policy: NO_RETRY,
   });
   const now = systemClock.now();
   const window = { start: now - CHECK_WINDOW_MS, end: now };
@@ -100,10 +104,10 @@ async function execute(line: CommandLine, io: CliIo): Promise<number> {
     print(
       `All ${outcomes.length} log types answered. Start collecting with: ${PROGRAM} run --config ${line.string('config') ?? 'FILE'}\n`,
     );
-    return EXIT_OK;
+    return EXIT.ok;
   }
   print(`${failed} of ${outcomes.length} log types failed.\n`);
-  return EXIT_FAILURE;
+  return EXIT.failed;
 }
 
 /** The problem in plain words, with the one thing to do about it. */

@@ -1,4 +1,5 @@
-import { CommandLine, EXIT_OK, EXIT_USAGE, UsageError, type OptionSpec } from './args';
+import { CommandLine, UsageError, type OptionSpec } from './args';
+import { EXIT, type ExitCode } from './exit-codes';
 
 /** Where a command writes; process.stdout / process.stderr in production. */
 export interface Output extends NodeJS.WritableStream {
@@ -24,23 +25,23 @@ export interface Command {
   /** The full `--help` text. */
   readonly usage: string;
   readonly options: OptionSpec;
-  execute(line: CommandLine, io: CliIo): Promise<number>;
+  execute(line: CommandLine, io: CliIo): Promise<ExitCode>;
 }
 
 export const PROGRAM = 'node dist/main.js';
 
-/** Parses the options, answers --help, and turns usage errors into exit 2 with the usage. */
-export async function runCommand(command: Command, args: readonly string[], io: CliIo): Promise<number> {
+/** Parses the options, answers --help, and turns usage errors into EXIT.usage with the usage. */
+export async function invokeCommand(command: Command, args: readonly string[], io: CliIo): Promise<ExitCode> {
   try {
     const line = CommandLine.parse(args, command.options);
     if (line.help) {
       io.stdout.write(command.usage);
-      return EXIT_OK;
+      return EXIT.ok;
     }
     return await command.execute(line, io);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr.write(`${command.name}: ${error.message}\n\n${command.usage}`);
-    return EXIT_USAGE;
+    return EXIT.usage;
   }
 }

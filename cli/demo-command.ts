@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { CommandLine } from './args';
 import { PROGRAM, type CliIo, type Command } from './command';
 import { DemoRun } from './demo-run';
+import { exitCodesHelp, type ExitCode } from './exit-codes';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -25,12 +26,12 @@ simulator and prints a summary. No account and no network access needed.
                      trigger.log; files of an earlier demo are replaced, nothing else is touched)
   -h, --help         Show this help.
 
-Exit code 0 when the output holds every log once, 1 otherwise.
+${exitCodesHelp(['ok', 'failed', 'usage'])}
 `,
   execute,
 };
 
-async function execute(line: CommandLine, io: CliIo): Promise<number> {
+async function execute(line: CommandLine, io: CliIo): Promise<ExitCode> {
   const demo = new DemoRun(
     {
       records: line.integer('records', { min: 0, max: 1_000_000 }, 3_000),

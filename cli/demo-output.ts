@@ -27,11 +27,6 @@ interface Open {
  * so what the trigger counts as forwarded is exactly what the files hold.
  */
 export class DemoOutput {
-  readonly written: Record<StreamName, number> = {
-    accepted_traffic: 0,
-    blocked_traffic: 0,
-    policy_events: 0,
-  };
   private files: Partial<Record<StreamName, Open>> = {};
   private queue: Promise<void> = Promise.resolve();
 
@@ -81,7 +76,6 @@ export class DemoOutput {
       if (files === undefined) throw new Error('The demo output is closed.');
       await files.raw.write(batch.raw.join('\n') + '\n');
       await files.ecs.write(batch.ecs.join('\n') + '\n');
-      this.written[stream] += batch.raw.length;
     }
   }
 }

@@ -8,10 +8,12 @@ import {
   Module,
   StdoutLogger,
   realSleep,
+  silentLogger,
   systemClock,
   type Clock,
 } from '@sekoia/automation-sdk-shim';
 import type { TmesSimulator } from '../simulator';
+import { readCheckpoint } from '../trigger_fetch_new_logs/checkpoint';
 import type { StreamMetrics } from '../trigger_fetch_new_logs/metrics';
 import { STREAM_NAMES, type StreamName } from '../trigger_fetch_new_logs/streams';
 import { FetchNewLogsTrigger } from '../trigger_fetch_new_logs/trigger';
@@ -27,6 +29,7 @@ import {
   type DemoDataset,
 } from './demo-tenant';
 import { verifyOutput } from './demo-verify';
+import { EXIT, type ExitCode } from './exit-codes';
 import { count, duration } from './format';
 import { InMemorySettings } from './in-memory-settings';
 import { moduleRoot } from './module-root';
@@ -68,7 +71,7 @@ export class DemoRun {
     private readonly io: CliIo,
   ) {}
 
-  async run(): Promise<number> {
+  async run(): Promise<ExitCode> {
     const { options, io } = this;
     const startedAt = this.clock.now();
     const liveMs = options.liveSeconds * 1_000;
@@ -95,7 +98,7 @@ export class DemoRun {
       const report = await this.report(outcome, simulator, dataset, startedAt, logFile);
       await writeFile(join(options.outDir, 'summary.json'), JSON.stringify(report, null, 2) + '\n');
       io.stdout.write(renderSummary(report, io.cwd));
-      return report.verified && outcome.critical === undefined ? 0 : 1;
+      return report.verified && outcome.critical === undefined ? EXIT.ok : EXIT.failed;
     } finally {
       io.signals.off('SIGINT', onSignal);
       io.signals.off('SIGTERM', onSignal);
@@ -170,7 +173,7 @@ export class DemoRun {
     return {
       stoppedBecause,
       critical: logger.critical,
-      cursors: cursorsOf(store.document),
+      cursors: cursorsOf(store),
       metrics: trigger.streamMetrics,
       caughtUpAfterMs: caughtUpAt === undefined ? null : caughtUpAt - triggerStartedAt,
       forwardedWhenCaughtUp,
@@ -205,7 +208,7 @@ export class DemoRun {
     caughtUpAt: number | undefined,
     liveMs: number,
   ): ProgressSnapshot {
-    const cursors = cursorsOf(store.document);
+    const cursors = cursorsOf(store);
     return {
       phase: caughtUpAt === undefined ? 'catching up' : 'live',
       elapsedMs: now - startedAt,
@@ -280,16 +283,14 @@ interface Outcome {
   forwardedWhenCaughtUp: number;
 }
 
-/** Each stream's cursor from the trigger's checkpoint document (everything before it was acknowledged). */
-function cursorsOf(document: unknown): Partial<Record<StreamName, number>> {
-  const streams = (document as { streams?: Record<string, { cursor?: unknown } | undefined> } | undefined)
-    ?.streams;
+/**
+ * Each stream's cursor in the trigger's checkpoint (everything before it was acknowledged), read
+ * as the trigger reads it on restart.
+ */
+function cursorsOf(store: MemoryCheckpointStore): Partial<Record<StreamName, number>> {
   const cursors: Partial<Record<StreamName, number>> = {};
-  for (const stream of STREAM_NAMES) {
-    const cursor = streams?.[stream]?.cursor;
-    const ms = typeof cursor === 'string' ? Date.parse(cursor) : Number.NaN;
-    if (!Number.isNaN(ms)) cursors[stream] = ms;
-  }
+  for (const [stream, checkpoint] of readCheckpoint(store.document, store.describe(), silentLogger))
+    cursors[stream] = checkpoint.cursor;
   return cursors;
 }
 

@@ -47,7 +47,7 @@ function split(total: number): Record<StreamName, number> {
 }
 
 /** The simulator faults `--faults` turns on: throttling, server errors and dropped connections. */
-export const DEMO_FAULTS = { rate429: 0.1, retryAfterSeconds: 1, rate500: 0.1, rateDrop: 0.05, seed: 7 };
+const DEMO_FAULTS = { rate429: 0.1, retryAfterSeconds: 1, rate500: 0.1, rateDrop: 0.05, seed: 7 };
 
 /** The TMES API of the demo tenant, on 127.0.0.1, on the real clock. */
 export async function startDemoTenant(

@@ -1,19 +1,15 @@
-import { EXIT_OK, EXIT_USAGE } from './args';
-import { PROGRAM, runCommand, type CliIo, type Command } from './command';
+import { PROGRAM, invokeCommand, type CliIo, type Command } from './command';
 import { checkCommand } from './check-command';
 import { demoCommand } from './demo-command';
+import { EXIT, exitCodesHelp, type ExitCode } from './exit-codes';
 import { normalizeCommand } from './normalize-command';
-import { runCommand as runTriggerCommand } from './run-command';
+import { runCommand } from './run-command';
 
 export type { CliIo } from './command';
+export { EXIT, type ExitCode } from './exit-codes';
 
 /** The commands people type, in the order the usage lists them. */
-export const CLI_COMMANDS: readonly Command[] = [
-  demoCommand,
-  checkCommand,
-  runTriggerCommand,
-  normalizeCommand,
-];
+const CLI_COMMANDS: readonly Command[] = [demoCommand, checkCommand, runCommand, normalizeCommand];
 
 /** What the platform starts; listed so nobody wonders what it is, never run from here. */
 const PLATFORM_ENTRY = {
@@ -38,6 +34,8 @@ export function usage(): string {
     '',
     `"${PROGRAM} <command> --help" describes a command. First time? Run "npm start" (the demo).`,
     '',
+    exitCodesHelp(),
+    '',
   ].join('\n');
 }
 
@@ -45,14 +43,23 @@ export function usage(): string {
  * A CLI command by name, the usage for `--help`, or a usage error listing the commands.
  * `isPlatformCommand` names are left to the caller (the module runs them).
  */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const [name, ...args] = argv;
   const command = findCommand(name);
-  if (command !== undefined) return runCommand(command, args, io);
+  if (command !== undefined) return invokeCommand(command, args, io);
   if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(usage());
-    return EXIT_OK;
+    return EXIT.ok;
   }
   io.stderr.write(`${name === undefined ? 'No command given.' : `Unknown command "${name}".`}\n\n${usage()}`);
-  return EXIT_USAGE;
+  return EXIT.usage;
+}
+
+/**
+ * What the process does with an error no command handled (a bug): prints its message, never a
+ * stack full of internals, and answers EXIT.internalError.
+ */
+export function reportCrash(error: unknown, stderr: NodeJS.WritableStream): ExitCode {
+  stderr.write(`Unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+  return EXIT.internalError;
 }

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { ConfigurationError, Module, StdoutLogger } from '@sekoia/automation-sdk-shim';
 import { FetchNewLogsTrigger } from '../trigger_fetch_new_logs/trigger';
-import { EXIT_FAILURE, EXIT_OK, type CommandLine } from './args';
+import type { CommandLine } from './args';
 import { PROGRAM, type CliIo, type Command } from './command';
 import { loadConfigurationFile, type LoadedConfiguration } from './config-file';
+import { EXIT, exitCodesHelp, type ExitCode } from './exit-codes';
 import { CriticalWatch } from './critical-watch';
 import { InMemorySettings } from './in-memory-settings';
 import { moduleRoot } from './module-root';
@@ -29,13 +30,15 @@ streams of a Trend Micro Email Security tenant, pushed to the intake named by "i
 
 Logs go to stdout, one JSON object per line; keys are never printed. Ctrl-C stops gracefully:
 deliveries in flight finish and the checkpoint is saved. A fatal problem (credentials refused,
-Log Retrieval disabled) ends the command with exit code 1; "${PROGRAM} check --config FILE"
-tests the credentials without collecting anything.
+Log Retrieval disabled) ends the command; "${PROGRAM} check --config FILE" tests the
+credentials without collecting anything.
+
+${exitCodesHelp(['ok', 'failed', 'usage', 'configuration'])}
 `,
   execute,
 };
 
-async function execute(line: CommandLine, io: CliIo): Promise<number> {
+async function execute(line: CommandLine, io: CliIo): Promise<ExitCode> {
   const configPath = resolve(io.cwd, line.requireString('config', 'FILE (the JSON settings of the trigger)'));
   const dataPath = resolve(io.cwd, line.string('data') ?? '.data');
   const healthPort = line.integer('health-port', PORT);
@@ -46,7 +49,7 @@ async function execute(line: CommandLine, io: CliIo): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     io.stderr.write(`run: ${error.message}\n`);
-    return EXIT_FAILURE;
+    return EXIT.configuration;
   }
   const logger = new CriticalWatch(new StdoutLogger({ write: (text) => io.stdout.write(text) }), () => {
     trigger.stop();
@@ -71,9 +74,9 @@ async function execute(line: CommandLine, io: CliIo): Promise<number> {
     ),
   );
   await trigger.execute();
-  if (logger.critical === undefined) return EXIT_OK;
+  if (logger.critical === undefined) return EXIT.ok;
   io.stderr.write(
     `run: stopped on a fatal error (the critical line above says why). Fix it, then run again; "${PROGRAM} check --config FILE" tests the credentials.\n`,
   );
-  return EXIT_FAILURE;
+  return EXIT.failed;
 }

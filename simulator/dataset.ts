@@ -18,10 +18,12 @@ import {
   USERS,
   policyDetails,
 } from './dataset-vocabulary';
+import { STREAM_NAMES, type StreamName } from '../trigger_fetch_new_logs/streams';
 import { SeededRandom, hash32 } from './seeded-random';
 
-export type StreamName = 'accepted_traffic' | 'blocked_traffic' | 'policy_events';
-export const STREAMS: readonly StreamName[] = ['accepted_traffic', 'blocked_traffic', 'policy_events'];
+export type { StreamName };
+/** The API's log types: the trigger's list (one source), under the simulator's name for it. */
+export const STREAMS: readonly StreamName[] = STREAM_NAMES;
 export type TmesRecord = Record<string, unknown>;
 
 export interface GenerateOptions {

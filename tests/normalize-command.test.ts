@@ -1,5 +1,5 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { runNormalize } from '../trigger_fetch_new_logs/normalize-command';
+import { runNormalize } from '../cli/normalize-command';
 import { normalize } from '../trigger_fetch_new_logs/normalizer';
 import { readFixture } from './helpers/fixtures';
 
@@ -106,53 +106,53 @@ describe('normalize command: input shapes', () => {
 });
 
 describe('normalize command: bad input and exit codes', () => {
-  it('a line that is not JSON is named on stderr and skipped (exit 1)', async () => {
+  it('a line that is not JSON is named on stderr and skipped (exit 4)', async () => {
     const input = [JSON.stringify(records[0]), 'this is not json', JSON.stringify(records[1])].join('\n');
     const { code, out, err } = await run(input);
-    expect(code).toBe(1);
+    expect(code).toBe(4);
     expect(out.lines).toEqual(expected([records[0], records[1]]));
     expect(err.text).toContain('line 2: not JSON');
     expect(err.text).toContain('1 input(s) skipped');
   });
 
-  it('JSON that is not a record is skipped with its location (exit 1)', async () => {
+  it('JSON that is not a record is skipped with its location (exit 4)', async () => {
     const { code, out, err } = await run(
       `42\n${JSON.stringify(records[0])}\n[{"mailID": "a"}, "x"]\n{"logs": 5}\n`,
     );
-    expect(code).toBe(1);
+    expect(code).toBe(4);
     expect(out.lines).toHaveLength(2);
     expect(err.text).toContain('line 1: expected a TMES record (a JSON object), got a number');
     expect(err.text).toContain('line 3, item 2: expected a TMES record (a JSON object), got a string');
     expect(err.text).toContain('line 4: "logs" is a number, not an array');
   });
 
-  it('NDJSON whose first line is broken is still read line by line (exit 1)', async () => {
+  it('NDJSON whose first line is broken is still read line by line (exit 4)', async () => {
     const input = ['{"mailID": "broken', JSON.stringify(records[0]), JSON.stringify(records[1])].join('\n');
     const { code, out, err } = await run(input);
-    expect(code).toBe(1);
+    expect(code).toBe(4);
     expect(out.lines).toEqual(expected([records[0], records[1]]));
     expect(err.text).toContain('line 1: not JSON');
   });
 
-  it('input with no JSON at all is unreadable (exit 2)', async () => {
+  it('input with no JSON at all is unreadable (exit 5)', async () => {
     const { code, out, err } = await run('hello\nworld\n');
-    expect(code).toBe(2);
+    expect(code).toBe(5);
     expect(out.text).toBe('');
     expect(err.text).toContain('line 1: not JSON');
     expect(err.text).toContain('line 2: not JSON');
   });
 
-  it('a broken pretty-printed document is unreadable (exit 2), reported once', async () => {
+  it('a broken pretty-printed document is unreadable (exit 5), reported once', async () => {
     const text = JSON.stringify(envelope, null, 2).slice(0, -3);
     const { code, out, err } = await run(text);
-    expect(code).toBe(2);
+    expect(code).toBe(5);
     expect(out.text).toBe('');
     expect(
       err.text.split('\n').filter((l) => l.includes('the document starting on line 1: not valid JSON')),
     ).toHaveLength(1);
   });
 
-  it('a failing stdin is unreadable (exit 2), after writing what was read', async () => {
+  it('a failing stdin is unreadable (exit 5), after writing what was read', async () => {
     let reads = 0;
     const stdin = new Readable({
       read() {
@@ -162,7 +162,7 @@ describe('normalize command: bad input and exit codes', () => {
       },
     });
     const { code, out, err } = await run(stdin);
-    expect(code).toBe(2);
+    expect(code).toBe(5);
     expect(out.lines).toEqual(expected([records[0]]));
     expect(err.text).toContain('cannot read stdin (EIO: i/o error, read)');
   });

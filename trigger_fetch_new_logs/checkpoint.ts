@@ -4,6 +4,12 @@ import {
   type Logger,
   type NamedObjects,
 } from '@sekoia/automation-sdk-shim';
+import {
+  CheckpointHeadSchema,
+  storedTime as time,
+  type StoredHead,
+  type StoredStream,
+} from './checkpoint-schema';
 import type { LedgerEntry } from './identity-ledger';
 import { parseIsoTime } from './iso-time';
 import { isStreamName, STREAM_NAMES, type StreamName } from './streams';
@@ -45,14 +51,10 @@ export interface StreamCheckpoint {
   migrated?: LedgerEntry[];
 }
 
-export const CHECKPOINT_VERSION = 3;
+const CHECKPOINT_VERSION = 3;
 
-interface StoredStream {
-  cursor: string;
-  window?: { start: string; end: string };
-  rereads: { start: string; end: string; pass: number }[];
-  setAside: { start: string; end: string; error: string; attempts: number; retryAt: string }[];
-}
+/** The head's JSON Schema (schemas/checkpoint-head.schema.json), compiled once; it holds no state. */
+const HEAD_SCHEMA = new CheckpointHeadSchema();
 
 /**
  * The one `context.json` of the trigger: every stream's checkpoint in a single document,
@@ -72,7 +74,7 @@ export class CheckpointBook {
   /** Reads the stored document (ours, or the Python module's) into memory. */
   async load(signal?: AbortSignal): Promise<ReadonlyMap<StreamName, StreamCheckpoint>> {
     const document = await this.store.load(signal);
-    for (const [name, checkpoint] of parseDocument(document, this.store.describe(), this.logger)) {
+    for (const [name, checkpoint] of readCheckpoint(document, this.store.describe(), this.logger)) {
       this.streams.set(name, checkpoint);
     }
     return this.streams;
@@ -138,29 +140,39 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function parseDocument(document: unknown, where: string, logger: Logger): Map<StreamName, StreamCheckpoint> {
+/**
+ * Each stream's checkpoint in a stored document: this module's (version 3, checked against
+ * schemas/checkpoint-head.schema.json), its version 2, or the Python module's. `where` names
+ * the document in errors (a path, an S3 key). The CLI reads checkpoints through this too.
+ * Throws ConfigurationError listing every problem, each with its field, and the fix.
+ */
+export function readCheckpoint(
+  document: unknown,
+  where: string,
+  logger: Logger,
+): Map<StreamName, StreamCheckpoint> {
   const result = new Map<StreamName, StreamCheckpoint>();
   if (document === undefined || document === null) return result;
   if (typeof document !== 'object' || Array.isArray(document))
     throw unreadable(where, 'it is not a JSON object');
   const doc = document as Record<string, unknown>;
-  if (doc.version === CHECKPOINT_VERSION || doc.version === 2) {
+  if (doc.version === CHECKPOINT_VERSION) {
+    const checked = HEAD_SCHEMA.validate(doc);
+    if (!checked.ok) throw unreadable(where, checked.problems);
+    return fromHead(checked.head);
+  }
+  if (doc.version === 2) {
     if (typeof doc.streams !== 'object' || doc.streams === null || Array.isArray(doc.streams))
       throw unreadable(where, '"streams" is not an object');
     const streams = doc.streams as Record<string, unknown>;
     for (const name of Object.keys(streams)) {
       if (!isStreamName(name)) throw unreadable(where, `"streams" names an unknown stream "${name}"`);
-      const parse = doc.version === 2 ? parseVersion2Stream : parseStream;
-      result.set(name, parse(streams[name], name, where));
-      if (doc.version === 2) {
-        logger.log(
-          'info',
-          `Resuming ${name} from a version-2 checkpoint (its identities move to the ledger journal).`,
-          {
-            stream: name,
-          },
-        );
-      }
+      result.set(name, parseVersion2Stream(streams[name], name, where));
+      logger.log(
+        'info',
+        `Resuming ${name} from a version-2 checkpoint (its identities move to the ledger journal).`,
+        { stream: name },
+      );
     }
     return result;
   }
@@ -182,46 +194,27 @@ function parseDocument(document: unknown, where: string, logger: Logger): Map<St
   return result;
 }
 
-/** A version-3 stream head, checked field by field (a hand-edited file must not half-load). */
-function parseStream(value: unknown, name: StreamName, where: string): StreamCheckpoint {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw unreadable(where, `"${name}" is not an object`);
-  const stored = value as Partial<Record<keyof StoredStream, unknown>>;
-  const cursor = parseIsoTime(stored.cursor);
-  if (cursor === undefined) throw unreadable(where, `"${name}" has no valid cursor`);
-  const checkpoint: StreamCheckpoint = { cursor, rereads: [], setAside: [] };
-  if (stored.window !== undefined) checkpoint.window = parseRange(stored.window, `${name}.window`, where);
-  if (!Array.isArray(stored.rereads)) throw unreadable(where, `"${name}.rereads" is not a list`);
-  checkpoint.rereads = stored.rereads.map((r: unknown, i) => {
-    const range = parseRange(r, `${name}.rereads[${i}]`, where);
-    const pass = (r as { pass?: unknown }).pass;
-    if (!Number.isSafeInteger(pass) || (pass as number) < 0)
-      throw unreadable(where, `"${name}.rereads[${i}].pass" is not a whole number`);
-    return { ...range, pass: pass as number };
-  });
-  if (!Array.isArray(stored.setAside)) throw unreadable(where, `"${name}.setAside" is not a list`);
-  checkpoint.setAside = stored.setAside.map((r: unknown, i) => {
-    const field = `${name}.setAside[${i}]`;
-    const range = parseRange(r, field, where);
-    const { error, attempts, retryAt } = r as { error?: unknown; attempts?: unknown; retryAt?: unknown };
-    const retry = parseIsoTime(retryAt);
-    if (typeof error !== 'string' || !Number.isSafeInteger(attempts) || retry === undefined)
-      throw unreadable(
-        where,
-        `"${field}" needs error (text), attempts (whole number) and retryAt (ISO time)`,
-      );
-    return { ...range, error, attempts: attempts as number, retryAt: retry };
-  });
-  return checkpoint;
-}
-
-function parseRange(value: unknown, field: string, where: string): { start: number; end: number } {
-  const { start, end } = (value ?? {}) as { start?: unknown; end?: unknown };
-  const s = parseIsoTime(start);
-  const e = parseIsoTime(end);
-  if (s === undefined || e === undefined || e < s)
-    throw unreadable(where, `"${field}" needs start and end ISO times, start not after end`);
-  return { start: s, end: e };
+/** A head the schema accepted, in memory (its times are valid: the schema checked them). */
+function fromHead(head: StoredHead): Map<StreamName, StreamCheckpoint> {
+  const result = new Map<StreamName, StreamCheckpoint>();
+  for (const [name, stored] of Object.entries(head.streams)) {
+    if (stored === undefined || !isStreamName(name)) continue; // the schema lists the stream names
+    const checkpoint: StreamCheckpoint = {
+      cursor: time(stored.cursor),
+      rereads: stored.rereads.map((r) => ({ start: time(r.start), end: time(r.end), pass: r.pass })),
+      setAside: stored.setAside.map((r) => ({
+        start: time(r.start),
+        end: time(r.end),
+        error: r.error,
+        attempts: r.attempts,
+        retryAt: time(r.retryAt),
+      })),
+    };
+    if (stored.window !== undefined)
+      checkpoint.window = { start: time(stored.window.start), end: time(stored.window.end) };
+    result.set(name, checkpoint);
+  }
+  return result;
 }
 
 /**
@@ -255,8 +248,16 @@ function parseVersion2Stream(value: unknown, name: StreamName, where: string): S
   return checkpoint;
 }
 
-function unreadable(where: string, why: string): ConfigurationError {
+function unreadable(where: string, why: string | readonly string[]): ConfigurationError {
+  const fix = 'Fix it, or delete it to start again from "start_time" hours ago.';
+  if (typeof why === 'string')
+    return new ConfigurationError(`The checkpoint ${where} cannot be used: ${why}. ${fix}`, {
+      problems: [why],
+    });
+  const problems = [...why];
   return new ConfigurationError(
-    `The checkpoint ${where} cannot be used: ${why}. Fix it, or delete it to start again from "start_time" hours ago.`,
+    `The checkpoint ${where} cannot be used (${problems.length} problem${problems.length === 1 ? '' : 's'}). ${fix}\n` +
+      problems.map((p) => `- ${p}`).join('\n'),
+    { problems },
   );
 }

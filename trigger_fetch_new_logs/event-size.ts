@@ -1,9 +1,11 @@
-/**
- * The intake refuses events over 250 kB. Rather than drop a record (as the Python SDK does),
- * cut its largest values until it fits and say what was cut in `truncated_fields`
+import { INTAKE_MAX_EVENT_BYTES } from '@sekoia/automation-sdk-shim';
+
+/*
+ * The intake refuses events over INTAKE_MAX_EVENT_BYTES (250 kB, the intake's limit: the shim
+ * that talks to it owns the number). Rather than drop a record (as the Python SDK does), cut
+ * its largest values until it fits and say what was cut in `truncated_fields`
  * (path → original size in bytes), so the event still arrives and the cut is visible.
  */
-export const MAX_EVENT_BYTES = 250_000;
 
 export interface FittedEvent {
   readonly json: string;
@@ -15,12 +17,12 @@ const KEEP_CHARS = 1_000;
 /** Shared by every event that fits (most): no array per record. */
 const NOTHING_CUT: readonly string[] = Object.freeze([]);
 
-export function serializeWithinLimit(value: unknown, maxBytes = MAX_EVENT_BYTES): FittedEvent {
+export function serializeWithinLimit(value: unknown, maxBytes = INTAKE_MAX_EVENT_BYTES): FittedEvent {
   return fitSerialized(JSON.stringify(value), value, maxBytes);
 }
 
 /** As serializeWithinLimit, for a value already serialised as `json` (the hot path serialises once). */
-export function fitSerialized(json: string, value: unknown, maxBytes = MAX_EVENT_BYTES): FittedEvent {
+export function fitSerialized(json: string, value: unknown, maxBytes = INTAKE_MAX_EVENT_BYTES): FittedEvent {
   if (json.length * 3 <= maxBytes || Buffer.byteLength(json) <= maxBytes)
     return { json, truncated: NOTHING_CUT };
   if (typeof value !== 'object' || value === null) {

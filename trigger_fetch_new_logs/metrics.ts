@@ -71,7 +71,8 @@ export class StreamMetrics {
     });
   }
 
-  for(stream: StreamName): StreamTotals {
+  /** The plain totals of `stream`, created at zero on first use. */
+  totalsOf(stream: StreamName): StreamTotals {
     let totals = this.totals.get(stream);
     if (totals === undefined) {
       totals = {
@@ -94,38 +95,38 @@ export class StreamMetrics {
   }
 
   collected(stream: StreamName, n: number): void {
-    this.for(stream).collected += n;
+    this.totalsOf(stream).collected += n;
     this.collectedCounter.inc({ type: stream }, n);
   }
 
   forwarded(stream: StreamName, n: number): void {
-    this.for(stream).forwarded += n;
+    this.totalsOf(stream).forwarded += n;
     this.forwardedCounter.inc({ type: stream }, n);
   }
 
   duplicates(stream: StreamName, n: number): void {
-    this.for(stream).duplicates += n;
+    this.totalsOf(stream).duplicates += n;
     this.duplicatesCounter.inc({ type: stream }, n);
   }
 
   page(stream: StreamName): void {
-    this.for(stream).pages += 1;
+    this.totalsOf(stream).pages += 1;
     this.pagesCounter.inc({ type: stream });
   }
 
   clamped(stream: StreamName, seconds: number): void {
-    this.for(stream).clampedSeconds += seconds;
+    this.totalsOf(stream).clampedSeconds += seconds;
     this.clampedCounter.inc({ type: stream }, seconds);
   }
 
   truncated(stream: StreamName, n: number): void {
-    this.for(stream).truncated += n;
+    this.totalsOf(stream).truncated += n;
     this.truncatedCounter.inc({ type: stream }, n);
   }
 
   /** A record found by a re-read pass, `seconds` after its time, was acknowledged. */
   late(stream: StreamName, seconds: number): void {
-    const totals = this.for(stream);
+    const totals = this.totalsOf(stream);
     totals.late += 1;
     if (totals.latenessSeconds.length < 10_000) totals.latenessSeconds.push(seconds);
     this.lateCounter.inc({ type: stream });
@@ -133,22 +134,22 @@ export class StreamMetrics {
   }
 
   rereadPage(stream: StreamName): void {
-    this.for(stream).rereadPages += 1;
+    this.totalsOf(stream).rereadPages += 1;
     this.rereadPagesCounter.inc({ type: stream });
   }
 
   unprocessable(stream: StreamName): void {
-    this.for(stream).unprocessable += 1;
+    this.totalsOf(stream).unprocessable += 1;
     this.poisonCounter.inc({ type: stream });
   }
 
   setAside(stream: StreamName): void {
-    this.for(stream).setAside += 1;
+    this.totalsOf(stream).setAside += 1;
     this.setAsideCounter.inc({ type: stream });
   }
 
   lag(stream: StreamName, seconds: number): void {
-    this.for(stream).lagSeconds = seconds;
+    this.totalsOf(stream).lagSeconds = seconds;
     this.lagGauge.set({ type: stream }, seconds);
   }
 }

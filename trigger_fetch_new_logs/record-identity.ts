@@ -71,10 +71,10 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Deeper than this, a record is not one the API sends: refused before the call stack overflows. */
-export const MAX_RECORD_DEPTH = 1_000;
+const MAX_RECORD_DEPTH = 1_000;
 
 /** How deep safeRecordForm keeps a record (API records are three or four levels deep). */
-export const SAFE_FORM_DEPTH = 64;
+const SAFE_FORM_DEPTH = 64;
 
 /** A record nested deeper than MAX_RECORD_DEPTH: it has no canonical form (see safeRecordForm). */
 export class RecordTooDeepError extends Error {

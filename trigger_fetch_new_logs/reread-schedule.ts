@@ -22,7 +22,7 @@ export function rereadAges(lateWindowMs: number): number[] {
  * traffic, and no more pages than the first read of the same records on dense traffic
  * (a page count is subadditive: ceil(a + b) <= ceil(a) + ceil(b)).
  */
-export function rereadHoldMs(ageMs: number, frequencyMs: number): number {
+function rereadHoldMs(ageMs: number, frequencyMs: number): number {
   return Math.max(frequencyMs, Math.round(ageMs / 5));
 }
 

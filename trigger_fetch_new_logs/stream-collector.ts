@@ -1,8 +1,9 @@
 import {
-  backoffDelay,
+  STREAM_RETRY,
   describeError,
   isAbort,
   isFatal,
+  supervise,
   TransientError,
   type BackoffPolicy,
   type Clock,
@@ -29,7 +30,14 @@ import type { CollectorSettings } from './settings';
 import type { StreamDefinition } from './streams';
 import type { TimeWindow } from './tmes-client';
 import type { WindowPage } from './window-page';
-import { API_HORIZON_MS, nextSpan, planWindow, type PlannedWindow } from './window-planner';
+import {
+  HORIZON_GIVE_UP_MARGIN_MS,
+  HORIZON_PLANNING_MARGIN_MS,
+  horizonAt,
+  nextSpan,
+  planWindow,
+  type PlannedWindow,
+} from './window-planner';
 import { readInParallel, WindowRun, type RunWindow } from './window-scheduler';
 
 /** Reads every page of a window. TmesClient.pages, or a stand-in in unit tests. */
@@ -86,8 +94,8 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   initialSpanMs: 60_000,
   maxSpanMs: 60 * 60_000,
   targetRecordsPerWindow: 10_000,
-  horizonMarginMs: 10 * 60_000,
-  errorBackoff: { initialMs: 5_000, maxMs: 5 * 60_000, deadlineMs: Number.POSITIVE_INFINITY },
+  horizonMarginMs: HORIZON_PLANNING_MARGIN_MS,
+  errorBackoff: STREAM_RETRY,
   narrowAfterFailures: 3,
   setAsideRetryMs: 10 * 60_000,
   setAsideMaxRetryMs: 6 * 3_600_000,
@@ -123,7 +131,7 @@ export interface StreamCollectorOptions {
 }
 
 /** The indexes of the events an intake error says were acknowledged (or discarded for good). */
-export function acknowledgedIndexes(error: unknown): readonly number[] {
+function acknowledgedIndexes(error: unknown): readonly number[] {
   // DeliveryError gains `acknowledged` on the intake side; until then, nothing was.
   return (error as { acknowledged?: readonly number[] } | null)?.acknowledged ?? [];
 }
@@ -211,29 +219,26 @@ export class StreamCollector {
   /** Runs until `signal` aborts; throws only fatal (configuration/authentication) errors. */
   async run(signal: AbortSignal): Promise<void> {
     const { clock, sleep, logger } = this.options;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        const caughtUp = await this.step(signal);
-        failures = 0;
-        if (caughtUp) await sleep(this.options.settings.frequencyMs, signal);
-      } catch (error) {
-        if (isAbort(error, signal)) return;
-        if (isFatal(error)) throw error;
-        const delay = backoffDelay(failures++, this.limits.errorBackoff, this.options.random ?? Math.random);
-        logger.log('error', `${describeError(error)} Trying again in ${Math.ceil(delay / 1000)} s.`, {
-          stream: this.name,
-          failures,
-        });
-        try {
-          await sleep(delay, signal);
-        } catch (sleepError) {
-          if (isAbort(sleepError, signal)) return;
-          throw sleepError;
-        }
-      }
-      this.options.metrics.lag(this.name, Math.max(0, (clock.now() - this.checkpoint.cursor) / 1000));
-    }
+    const end = await supervise(
+      async () => ((await this.step(signal)) ? this.options.settings.frequencyMs : 0),
+      {
+        signal,
+        sleep,
+        policy: this.limits.errorBackoff,
+        random: this.options.random ?? Math.random,
+        classify: (error) => (isAbort(error, signal) ? 'stop' : isFatal(error) ? 'fatal' : 'transient'),
+        onTransient: (error, failures, delayMs) => {
+          logger.log('error', `${describeError(error)} Trying again in ${Math.ceil(delayMs / 1000)} s.`, {
+            stream: this.name,
+            failures,
+          });
+        },
+        afterEach: () => {
+          this.options.metrics.lag(this.name, Math.max(0, (clock.now() - this.checkpoint.cursor) / 1000));
+        },
+      },
+    );
+    if (end.kind === 'fatal') throw end.error;
   }
 
   /** One window or re-read (or nothing when caught up). Returns true when the stream should now wait. */
@@ -369,7 +374,7 @@ export class StreamCollector {
     if (dueReread(this.checkpoint.rereads, now, this.ages, settings.frequencyMs) !== undefined)
       return undefined;
     const start = run.nextStart;
-    if (start < now - API_HORIZON_MS + this.limits.horizonMarginMs) return undefined;
+    if (start < horizonAt(now, this.limits.horizonMarginMs)) return undefined;
     const span = Math.min(this.spanMs, this.runSpanMs);
     if (now - settings.delayMs - start <= this.limits.parallelBehindWindows * span) return undefined;
     const end = start + span;
@@ -459,7 +464,7 @@ export class StreamCollector {
   private async retrySetAside(range: SetAsideRange, signal: AbortSignal): Promise<void> {
     const { logger, metrics } = this.options;
     const others = (): SetAsideRange[] => this.checkpoint.setAside.filter((r) => r !== range);
-    const horizon = this.now() - API_HORIZON_MS + 60_000;
+    const horizon = horizonAt(this.now(), HORIZON_GIVE_UP_MARGIN_MS);
     if (range.start < horizon) {
       const lost = Math.round((range.end - range.start) / 1000);
       metrics.clamped(this.name, lost);
@@ -523,7 +528,7 @@ export class StreamCollector {
   ): Promise<number> {
     const { stream, settings, metrics, pages } = this.options;
     const occurrences = new Map<string, number>();
-    const batch = new Batch();
+    const batch = new PendingBatch();
     let records = 0;
     this.readFailed = false;
     let iterator: AsyncIterator<Prefetched<WindowPage>> | undefined;
@@ -569,7 +574,7 @@ export class StreamCollector {
     range: { start: number; end: number },
     kind: ReadKind,
     occurrences: Map<string, number>,
-    batch: Batch,
+    batch: PendingBatch,
   ): boolean {
     const recordAt = recordTime(record);
     // No usable time: it ages out with the range it was read in.
@@ -672,7 +677,7 @@ export class StreamCollector {
    * Forwards the batch; once acknowledged, its identities join the ledger and the journal.
    * When the intake acknowledged part of it before failing, that part is journaled too.
    */
-  private async flush(batch: Batch): Promise<void> {
+  private async flush(batch: PendingBatch): Promise<void> {
     if (batch.size === 0) return;
     const taken = batch.take();
     try {
@@ -866,7 +871,7 @@ export class StreamCollector {
    * the window and reports what was lost, rather than letting it vanish unnoticed.
    */
   private checkHorizon(window: { start: number }): void {
-    const horizon = this.now() - API_HORIZON_MS + 60_000;
+    const horizon = horizonAt(this.now(), HORIZON_GIVE_UP_MARGIN_MS);
     if (window.start >= horizon) return;
     throw new TransientError(
       `${this.name}: the window starting ${new Date(window.start).toISOString()} took so long to read that it reached the API's 72-hour horizon; planning it again.`,
@@ -925,7 +930,7 @@ interface TakenBatch {
 }
 
 /** Events waiting to be forwarded, as parallel arrays (no object per record). */
-class Batch {
+class PendingBatch {
   private keys: string[] = [];
   private times: number[] = [];
   private events: string[] = [];

@@ -1,10 +1,13 @@
 /**
- * The three TMES log streams. Each has its own endpoint parameters and its own cursor; they
- * are collected concurrently and independently.
+ * The three TMES log streams: the one list of their names in code (the simulator, the CLI, the
+ * benchmarks and the normaliser import it). Each has its own endpoint parameters and its own
+ * cursor; they are collected concurrently and independently. JSON files cannot import, so
+ * tests/unit/streams.test.ts holds the trigger and connector forms, config.example.json and
+ * the checkpoint schema to this list.
  */
-export type StreamName = 'accepted_traffic' | 'blocked_traffic' | 'policy_events';
+export const STREAM_NAMES = ['accepted_traffic', 'blocked_traffic', 'policy_events'] as const;
 
-export const STREAM_NAMES: readonly StreamName[] = ['accepted_traffic', 'blocked_traffic', 'policy_events'];
+export type StreamName = (typeof STREAM_NAMES)[number];
 
 export interface StreamDefinition {
   readonly name: StreamName;

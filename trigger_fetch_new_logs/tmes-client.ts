@@ -1,22 +1,27 @@
 import { createHash } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import {
-  AuthenticationError,
   ConfigurationError,
   NetworkFailure,
+  PAGE_RETRY,
+  Redactor,
   ResponseError,
   TransientError,
+  exchange,
   excerpt,
   failure,
   isFatal,
-  isRetryableNetworkError,
-  isRetryableStatus,
-  parseRetryAfter,
+  malformed,
+  parseJson,
   retry,
   retryable,
+  safeExcerpt,
   success,
   type BackoffPolicy,
   type Clock,
+  type ExchangeRules,
+  type HttpAnswer,
+  type HttpFacts,
   type Logger,
   type RetryDecision,
   type Sleep,
@@ -60,7 +65,6 @@ export interface Page {
   nextToken: string | undefined;
 }
 
-const DEFAULT_POLICY: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, deadlineMs: 10 * 60_000 };
 /** The probe must not hold the start of collection for the HTTP client's full timeout. */
 const PROBE_TIMEOUT_MS = 20_000;
 
@@ -156,7 +160,7 @@ export class TmesClient {
       clock,
       sleep,
       signal,
-      policy: this.options.policy ?? DEFAULT_POLICY,
+      policy: this.options.policy ?? PAGE_RETRY,
       ...(random === undefined ? {} : { random }),
       onRetry: (error, n, delayMs) => {
         logger.log('warning', `${error.message} Retrying in ${Math.ceil(delayMs / 1000)} s.`, {
@@ -174,43 +178,51 @@ export class TmesClient {
     token: string | undefined,
     signal: AbortSignal,
   ): Promise<RetryDecision<PageAnswer>> {
-    const { observer, clock } = this.options;
-    const sentAt = clock.now();
-    let response: AxiosResponse<string>;
-    try {
-      response = await this.request(stream, window, pageSize, token, signal);
-    } catch (error) {
-      signal.throwIfAborted();
-      // Never the axios error itself as the cause: its config holds the Authorization header.
-      const cause = new NetworkFailure(error);
-      observer?.failed(stream.name, { kind: 'network', network: cause.kind, code: cause.code });
-      const problem = new TransientError(
-        `${stream.name}: the Trend Micro API could not be reached (${cause.message}).`,
-        { cause },
-      );
-      return isRetryableNetworkError(error) ? retryable(problem) : failure(problem);
-    }
-    this.options.serverTime?.observe(response.headers.date);
-    const decision = classify(stream.name, response, { token, sentAt, now: clock.now() });
-    this.report(stream.name, response.status, decision, sentAt);
+    const sentAt = this.options.clock.now();
+    const request = async (): Promise<AxiosResponse<string>> => {
+      const response = await this.request(stream, window, pageSize, token, signal);
+      this.options.serverTime?.observe(response.headers.date);
+      return response;
+    };
+    const decision = await exchange(request, this.rules(stream.name, { token, sentAt }), signal);
+    this.report(stream.name, decision, sentAt);
     return decision;
   }
 
+  /** What is Trend Micro's own: 204, token refusals, 404 = Log Retrieval disabled, the page body. */
+  private rules(stream: StreamName, context: RequestContext): ExchangeRules<PageAnswer> {
+    const rules: ExchangeRules<PageAnswer> = {
+      peer: `${stream}: the Trend Micro API`,
+      clock: this.options.clock,
+      secrets: [this.options.apiKey, this.authorization],
+      detail: apiMessage,
+      unauthorized: {
+        message: (status, detail) =>
+          `${stream}: the Trend Micro API refused the credentials (HTTP ${status}${detail}). "username" must be the console Login ID and "api_key" a current key from Administration > Service Integration > API Access.`,
+      },
+      special: (answer) => special(stream, answer, context, new Redactor(rules.secrets)),
+      accept: (answer) => parsePage(stream, answer, context.sentAt, rules),
+    };
+    return rules;
+  }
+
   /** Tells the observer: an answer it can use, or a fatal one, means the API is reachable. */
-  private report(
-    stream: StreamName,
-    status: number,
-    decision: RetryDecision<PageAnswer>,
-    sentAt: number,
-  ): void {
+  private report(stream: StreamName, decision: RetryDecision<PageAnswer>, sentAt: number): void {
     const { observer } = this.options;
     if (observer === undefined) return;
     if (decision.kind === 'success' || (decision.kind === 'failure' && isFatal(decision.error))) {
       observer.succeeded(stream);
       return;
     }
+    const { error } = decision;
+    if (error.cause instanceof NetworkFailure) {
+      observer.failed(stream, { kind: 'network', network: error.cause.kind, code: error.cause.code });
+      return;
+    }
+    const status = (error as { http?: HttpFacts }).http?.status;
+    // When it was sent and its Retry-After: the stream's adaptive concurrency reacts to throttling.
     const retryAfterMs = decision.kind === 'retryable' ? decision.afterMs : undefined;
-    observer.failed(stream, status === 200 ? { kind: 'body' } : { kind: 'status', status }, {
+    observer.failed(stream, status === 200 ? { kind: 'body' } : { kind: 'status', status: status ?? 0 }, {
       sentAt,
       retryAfterMs,
     });
@@ -274,94 +286,72 @@ export function decodeToken(token: string): string {
 interface RequestContext {
   token: string | undefined;
   sentAt: number;
-  now: number;
 }
 
 /** Token requests refused with these statuses: the token is no good, the credentials may be fine. */
 const TOKEN_REFUSALS = new Set([400, 401, 403]);
 
-function classify(
+/** The answers that mean something of their own at Trend Micro (undefined: the common rules). */
+function special(
   stream: string,
-  response: AxiosResponse<string>,
+  answer: HttpAnswer,
   request: RequestContext,
-): RetryDecision<PageAnswer> {
-  const { status } = response;
+  redactor: Redactor,
+): RetryDecision<PageAnswer> | undefined {
+  const { status } = answer;
   const { sentAt } = request;
-  if (status === 200) return parsePage(stream, response, sentAt);
   if (status === 204) return success({ kind: 'end', sentAt });
-  const detail = apiMessage(response.data);
+  // The API's words go into messages: never an echo of the key.
+  const detail = (): string => apiMessage(redactor.redact(answer.text));
   // An expired or refused token is not a wrong key: only a request without one can say that.
   if (request.token !== undefined && TOKEN_REFUSALS.has(status)) {
-    return success({ kind: 'refused', status, detail, sentAt });
-  }
-  if (status === 401 || status === 403) {
-    return failure(
-      new AuthenticationError(
-        `${stream}: the Trend Micro API refused the credentials (HTTP ${status}${detail}). "username" must be the console Login ID and "api_key" a current key from Administration > Service Integration > API Access.`,
-      ),
-    );
+    return success({ kind: 'refused', status, detail: detail(), sentAt });
   }
   if (status === 404) {
     return failure(
       new ConfigurationError(
-        `${stream}: the log API answered 404${detail}. Enable Log Retrieval under Administration > Service Integration > Log Retrieval in the Trend Micro Email Security console, and check that "service_url" is your region's API host.`,
+        `${stream}: the log API answered 404${detail()}. Enable Log Retrieval under Administration > Service Integration > Log Retrieval in the Trend Micro Email Security console, and check that "service_url" is your region's API host.`,
         { field: 'service_url' },
       ),
     );
   }
-  if (isRetryableStatus(status)) {
-    const retryAfter = parseRetryAfter(response.headers['retry-after'], request.now);
-    return retryable(
-      new TransientError(`${stream}: the Trend Micro API answered HTTP ${status}${detail}.`, {
-        ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
-      }),
-      retryAfter,
-    );
-  }
-  return failure(
-    new ResponseError(`${stream}: the Trend Micro API answered HTTP ${status}${detail}.`, { status }),
-  );
+  return undefined;
 }
 
 function parsePage(
   stream: string,
-  response: AxiosResponse<string>,
+  answer: HttpAnswer,
   sentAt: number,
+  rules: ExchangeRules<PageAnswer>,
 ): RetryDecision<PageAnswer> {
-  const text = typeof response.data === 'string' ? response.data : '';
+  const { text } = answer;
   if (text.trim() === '') return success({ kind: 'end', sentAt });
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    const type = String(response.headers['content-type'] ?? 'no content-type');
+  const parsed = parseJson(text);
+  if (parsed === undefined) {
+    const type = answer.header('content-type') ?? 'no content-type';
+    const quote = safeExcerpt(text, rules.secrets, 120);
     return retryable(
-      new ResponseError(
-        `${stream}: the API answered 200 with a body that is not JSON (${type}): "${excerpt(text, 120)}".`,
-        { status: 200 },
+      malformed(
+        `${stream}: the API answered 200 with a body that is not JSON (${type}): "${quote}".`,
+        answer,
+        rules,
       ),
     );
   }
+  const body = parsed.value;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return retryable(
-      new ResponseError(`${stream}: the API answered 200 with JSON that is not an object.`, { status: 200 }),
+      malformed(`${stream}: the API answered 200 with JSON that is not an object.`, answer, rules),
     );
   }
   const { logs, nextToken } = body as { logs?: unknown; nextToken?: unknown };
   if (logs !== undefined && logs !== null && !Array.isArray(logs)) {
-    return retryable(
-      new ResponseError(
-        `${stream}: the API answered 200 with "logs" that is not an array (${typeof logs}).`,
-        {
-          status: 200,
-        },
-      ),
-    );
+    const message = `${stream}: the API answered 200 with "logs" that is not an array (${typeof logs}).`;
+    return retryable(malformed(message, answer, rules));
   }
   if (nextToken !== undefined && nextToken !== null && typeof nextToken !== 'string') {
-    return retryable(
-      new ResponseError(`${stream}: the API answered 200 with a "nextToken" that is not a string.`),
-    );
+    const message = `${stream}: the API answered 200 with a "nextToken" that is not a string.`;
+    return retryable(malformed(message, answer, rules));
   }
   const records = logs ?? [];
   const token = typeof nextToken === 'string' && nextToken !== '' ? nextToken : undefined;

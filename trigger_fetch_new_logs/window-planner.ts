@@ -1,8 +1,28 @@
 import type { StreamCheckpoint } from './checkpoint';
 import type { TimeWindow } from './tmes-client';
 
-/** The API serves only logs generated within the last 72 hours. */
+/** The API serves only logs generated within the last 72 hours (its "horizon"). */
 export const API_HORIZON_MS = 72 * 3_600_000;
+
+/**
+ * Planning margin: a cursor older than `now - horizon + 10 min` is moved up to it. A window
+ * planned there must still be readable once read: our clock may be ahead of the API's, and a
+ * window takes time to read (pages, retries). Ten minutes covers both with room to spare.
+ */
+export const HORIZON_PLANNING_MARGIN_MS = 10 * 60_000;
+
+/**
+ * Give-up margin: a window or set-aside range already being read is abandoned (and its loss
+ * reported) only once its start is within one minute of the horizon. Smaller than the planning
+ * margin on purpose: these logs were planned in good time, and every minute given up early is
+ * logs lost that the API would still serve; one minute absorbs clock skew between us and it.
+ */
+export const HORIZON_GIVE_UP_MARGIN_MS = 60_000;
+
+/** The oldest time still worth reading at `now`, `marginMs` inside the API horizon. */
+export function horizonAt(now: number, marginMs: number): number {
+  return now - API_HORIZON_MS + marginMs;
+}
 
 export interface WindowLimits {
   /** How far behind now a window ends (the `timedelta` setting). */
@@ -11,7 +31,7 @@ export interface WindowLimits {
   spanMs: number;
   /** Below this, the stream has caught up and waits for the next poll. */
   minWindowMs: number;
-  /** Safety margin inside the horizon, for clock skew and the time a window takes to read. */
+  /** Safety margin inside the horizon (HORIZON_PLANNING_MARGIN_MS; tests may change it). */
   horizonMarginMs: number;
 }
 
@@ -36,7 +56,7 @@ export interface Plan {
  * than the horizon is moved up to it, and the loss is reported, never silent.
  */
 export function planWindow(checkpoint: StreamCheckpoint, now: number, limits: WindowLimits): Plan {
-  const horizon = now - API_HORIZON_MS + limits.horizonMarginMs;
+  const horizon = horizonAt(now, limits.horizonMarginMs);
   const from = checkpoint.window?.start ?? checkpoint.cursor;
   if (from < horizon) {
     const saved = checkpoint.window;

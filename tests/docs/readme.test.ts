@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { exitCodesMarkdown } from '../../cli/exit-codes';
 import { renderSettingsTable, type ArgumentsSchema } from './settings-table';
 
 const root = resolve(__dirname, '../..');
@@ -17,6 +18,15 @@ describe('README', () => {
     const table = readme.slice(start + '<!-- settings-table:start -->'.length, end).trim();
     // On failure, paste the expected table into the README between the two markers.
     expect(table).toBe(renderSettingsTable(trigger.arguments));
+  });
+
+  it('has the exit-code table of cli/exit-codes.ts, exactly', () => {
+    const start = readme.indexOf('<!-- exit-codes:start -->');
+    const end = readme.indexOf('<!-- exit-codes:end -->');
+    expect(start).toBeGreaterThan(-1);
+    expect(end).toBeGreaterThan(start);
+    // On failure, paste exitCodesMarkdown() into the README between the two markers.
+    expect(readme.slice(start + '<!-- exit-codes:start -->'.length, end).trim()).toBe(exitCodesMarkdown());
   });
 
   it('shows the two commands', () => {

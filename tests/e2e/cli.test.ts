@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { IntakeStandIn } from '@sekoia/automation-sdk-shim';
+import { exitCodesHelp } from '../../cli/exit-codes';
 import { TmesSimulator, generateDataset, type GenerateOptions } from '../../simulator';
 import { normalize } from '../../trigger_fetch_new_logs/normalizer';
 import { canonicalJson } from '../../trigger_fetch_new_logs/record-identity';
@@ -276,13 +277,13 @@ describe('check', () => {
     expect(stdout).toContain(`FAILED: cannot reach ${new URL(url).host} (ECONNREFUSED). Check "service_url"`);
   });
 
-  it('lists every problem of an invalid configuration file (exit 1), and needs --config (exit 2)', async () => {
+  it('lists every problem of an invalid configuration file (exit 3), and needs --config (exit 2)', async () => {
     const { code, stderr } = await cli([
       'check',
       '--config',
       writeConfig({ service_url: 'http://tmes.example.com', api_key: 'k3y-not-printed', frequency: 0 }),
     ]);
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(stderr).toContain('(4 problems)');
     expect(stderr).toContain('"username" is required');
     expect(stderr).toContain('"intake_key" is required');
@@ -294,9 +295,9 @@ describe('check', () => {
     expect(missing.stderr).toContain('--config FILE');
   });
 
-  it('names the placeholders of config.example.json', async () => {
+  it('names the placeholders of config.example.json (exit 3)', async () => {
     const { code, stderr } = await cli(['check', '--config', join(ROOT, 'config.example.json')]);
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(stderr).toContain('"api_key" still holds the placeholder of config.example.json');
   });
 });
@@ -358,6 +359,41 @@ describe('run', () => {
     expect(new Set(intake.events).size).toBe(total);
   });
 
+  it('refuses a --config file that does not exist (exit 3), saying how to make one', async () => {
+    const { code, stderr } = await cli(['run', '--config', join(tempDir('config'), 'absent.json')]);
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/Cannot read the configuration file .*absent\.json \(it does not exist\)/);
+    expect(stderr).toContain('Copy config.example.json');
+  });
+
+  it('stops with exit 1 on a hand-edited checkpoint the schema refuses, naming the file, the field and the fix', async () => {
+    const data = tempDir('data');
+    const cursor = new Date(Date.now() - 60_000).toISOString();
+    writeFileSync(
+      join(data, 'context.json'),
+      JSON.stringify({
+        version: 3,
+        streams: {
+          accepted_traffic: { cursor, rereads: [{ start: cursor, end: cursor, pass: 'one' }], setAside: [] },
+        },
+      }),
+    );
+    const { code, stdout, stderr } = await cli([
+      'run',
+      '--config',
+      writeConfig(configuration),
+      '--data',
+      data,
+    ]);
+    expect(code).toBe(1);
+    const critical = stdout.split('\n').find((line) => line.includes('"level":"critical"')) ?? '';
+    expect(critical).toContain(join(data, 'context.json'));
+    expect(critical).toContain('streams.accepted_traffic.rereads[0].pass');
+    expect(critical).toContain('must be a whole number');
+    expect(critical).toContain('delete it to start again');
+    expect(stderr).toContain('run: stopped on a fatal error');
+  });
+
   it('ends with exit 1 and the reason when the credentials are refused', async () => {
     const { code, stdout, stderr } = await cli([
       'run',
@@ -379,6 +415,7 @@ describe('command line', () => {
   it('--help lists the commands; each command has its --help', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
+    expect(top.stdout).toContain(exitCodesHelp());
     for (const name of ['demo', 'check', 'run', 'normalize', 'fetch_new_logs'])
       expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     const helps = await Promise.all(

@@ -5,7 +5,7 @@ import {
   MemoryNamedObjects,
   type CheckpointStore,
 } from '@sekoia/automation-sdk-shim';
-import { CheckpointBook } from '../../trigger_fetch_new_logs/checkpoint';
+import { CheckpointBook, readCheckpoint } from '../../trigger_fetch_new_logs/checkpoint';
 
 describe('CheckpointBook', () => {
   it('round-trips cursors, windows in progress, re-read ranges and set-aside windows', async () => {
@@ -87,26 +87,88 @@ describe('CheckpointBook', () => {
       streams: { accepted_traffic: { cursor: 'yesterday' } },
     });
     await expect(new CheckpointBook(broken, new MemoryLogger()).load()).rejects.toThrow(/no valid cursor/);
-    // Version 3 is checked field by field, naming the field and the fix.
+  });
+
+  it('checks a version-3 head against schemas/checkpoint-head.schema.json, naming each field and the fix', async () => {
     const cursor = new Date(0).toISOString();
+    const later = new Date(60_000).toISOString();
     for (const [stream, why] of [
-      [{ cursor, rereads: [], setAside: [], window: { start: cursor } }, /accepted_traffic.window/],
-      [{ cursor, rereads: [{ start: cursor, end: cursor, pass: -1 }], setAside: [] }, /rereads\[0\].pass/],
-      [{ cursor, rereads: [], setAside: [{ start: cursor, end: cursor }] }, /setAside\[0\]/],
-      [{ cursor, setAside: [] }, /rereads" is not a list/],
+      [
+        { cursor, rereads: [], setAside: [], window: { start: cursor } },
+        /"streams.accepted_traffic.window.end" is missing/,
+      ],
+      [
+        { cursor, rereads: [{ start: cursor, end: cursor, pass: -1 }], setAside: [] },
+        /"streams.accepted_traffic.rereads\[0\].pass" must be 0 or more/,
+      ],
+      [
+        { cursor, rereads: [{ start: cursor, end: cursor, pass: 'one' }], setAside: [] },
+        /rereads\[0\].pass" must be a whole number/,
+      ],
+      [
+        { cursor, rereads: [], setAside: [{ start: cursor, end: cursor }] },
+        /"streams.accepted_traffic.setAside\[0\].error" is missing/,
+      ],
+      [{ cursor, setAside: [] }, /"streams.accepted_traffic.rereads" is missing/],
+      [{ cursor, rereads: {}, setAside: [] }, /"streams.accepted_traffic.rereads" must be a list/],
+      [
+        { cursor: 'yesterday', rereads: [], setAside: [] },
+        /"streams.accepted_traffic.cursor" is not an ISO 8601 time/,
+      ],
+      [
+        { cursor, rereads: [], setAside: [], widnow: {} },
+        /"streams.accepted_traffic.widnow" is not a field of this document/,
+      ],
+      [
+        { cursor, rereads: [], setAside: [], window: { start: later, end: cursor } },
+        /"streams.accepted_traffic.window" ends before it starts/,
+      ],
     ] as const) {
       const store = new MemoryCheckpointStore({ version: 3, streams: { accepted_traffic: stream } });
       const error = await new CheckpointBook(store, new MemoryLogger()).load().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConfigurationError);
       expect(String(error)).toMatch(why);
-      expect(String(error)).toMatch(/memory.*delete it/);
+      expect(String(error)).toMatch(/checkpoint memory cannot be used.*delete it/);
     }
     await expect(
       new CheckpointBook(
         new MemoryCheckpointStore({ version: 3, streams: { other: {} } }),
         new MemoryLogger(),
       ).load(),
-    ).rejects.toThrow(/unknown stream "other"/);
+    ).rejects.toThrow(
+      /"streams" names an unknown stream "other": the streams are "accepted_traffic", "blocked_traffic", "policy_events"/,
+    );
+    // Every problem at once, so a hand-edited file is fixed in one go.
+    const many = await new CheckpointBook(
+      new MemoryCheckpointStore({
+        version: 3,
+        streams: { accepted_traffic: { cursor: 5 }, policy_events: { cursor } },
+      }),
+      new MemoryLogger(),
+    )
+      .load()
+      .catch((e: unknown) => e as ConfigurationError);
+    expect((many as ConfigurationError).problems).toEqual(
+      expect.arrayContaining([
+        '"streams.accepted_traffic.cursor" must be a text',
+        '"streams.accepted_traffic.rereads" is missing',
+        '"streams.policy_events.setAside" is missing',
+      ]),
+    );
+  });
+
+  it('reads the head it writes with the schema (every field, including legacy last_timestamp)', async () => {
+    const t = Date.UTC(2026, 0, 1);
+    const book = new CheckpointBook(new MemoryCheckpointStore(), new MemoryLogger());
+    await book.commit('blocked_traffic', {
+      cursor: t,
+      window: { start: t, end: t + 1 },
+      rereads: [{ start: t - 2, end: t - 1, pass: 0 }],
+      setAside: [{ start: t - 9, end: t - 8, error: 'x', attempts: 1, retryAt: t + 5 }],
+    });
+    expect(readCheckpoint(book.serialize(), 'here', new MemoryLogger()).get('blocked_traffic')?.cursor).toBe(
+      t,
+    );
   });
 
   it('coalesces concurrent commits into serialized writes that include every commit', async () => {

@@ -117,7 +117,7 @@ function setup(options: {
     delivered,
     metrics,
     make,
-    totals: () => metrics.for('accepted_traffic'),
+    totals: () => metrics.totalsOf('accepted_traffic'),
     ids: () => delivered.map((d) => (d as { id: number }).id).sort((a, b) => a - b),
     setForward: (f: typeof forwardHook) => (forwardHook = f),
   };

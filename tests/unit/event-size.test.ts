@@ -1,4 +1,5 @@
-import { MAX_EVENT_BYTES, serializeWithinLimit } from '../../trigger_fetch_new_logs/event-size';
+import { INTAKE_MAX_EVENT_BYTES as MAX_EVENT_BYTES } from '@sekoia/automation-sdk-shim';
+import { serializeWithinLimit } from '../../trigger_fetch_new_logs/event-size';
 
 describe('serializeWithinLimit', () => {
   it('leaves a normal record untouched', () => {

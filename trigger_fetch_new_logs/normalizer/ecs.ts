@@ -24,7 +24,7 @@ export function assign(document: EcsDocument, key: string, value: unknown): void
 }
 
 /** Sorted, de-duplicated, or undefined when empty (Sekoia sorts email.to.address). */
-export function uniqueSorted(values: Iterable<string>): string[] | undefined {
+function uniqueSorted(values: Iterable<string>): string[] | undefined {
   const out = [...new Set(values)].sort();
   return out.length === 0 ? undefined : out;
 }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { StreamName } from '../streams';
 import { FieldReader, type JsonObject } from './fields';
 import {
   addressList,
@@ -14,7 +15,7 @@ import {
   type EcsDocument,
 } from './ecs';
 
-export type MailTrackingStream = 'accepted_traffic' | 'blocked_traffic';
+export type MailTrackingStream = Exclude<StreamName, 'policy_events'>;
 
 // Only the actions whose meaning for delivery is unambiguous get an outcome; "Quarantined" or
 // "Redirected" are neither a success nor a failure of the delivery. A Map, not an object

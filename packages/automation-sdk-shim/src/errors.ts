@@ -13,15 +13,41 @@ export interface SekoiaErrorOptions {
   cause?: unknown;
   /** Name of the setting (or field) the message is about, for forms and tests. */
   field?: string;
+  /** What an HTTP exchange came to, when the error reports one (see exchange.ts). */
+  http?: HttpFacts;
+}
+
+/**
+ * What an HTTP exchange came to, in words a caller can branch on:
+ * - unreachable: no answer, and the request provably never reached the peer (refused, DNS);
+ * - lost: the request went out, the answer did not come back (reset, timeout, 502, 504): the
+ *   peer may have acted on it;
+ * - unauthorized: 401 or 403; throttled: 429; unavailable: 408, 425 and other 5xx;
+ * - rejected: any other status that is not 2xx; malformed: a 2xx whose body the caller cannot read.
+ */
+export type HttpFailureKind =
+  'unreachable' | 'lost' | 'unauthorized' | 'throttled' | 'unavailable' | 'rejected' | 'malformed';
+
+/** The safe facts of a failed exchange: never a header, never the request; the excerpt is redacted. */
+export interface HttpFacts {
+  readonly kind: HttpFailureKind;
+  /** The HTTP status, when an answer came back. */
+  readonly status?: number;
+  /** At most 200 characters of the body, on one line, with known secrets hidden. */
+  readonly excerpt?: string;
+  /** The transport failure's code (ECONNREFUSED, ETIMEDOUT…), when no answer came back. */
+  readonly code?: string;
 }
 
 export abstract class SekoiaError extends Error {
   readonly field: string | undefined;
+  readonly http: HttpFacts | undefined;
 
   protected constructor(message: string, options: SekoiaErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.field = options.field;
+    this.http = options.http;
   }
 
   /** Serialised form: message and class only. Causes may carry request config (and secrets). */

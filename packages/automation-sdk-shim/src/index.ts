@@ -19,3 +19,6 @@ export * from './intake-stand-in';
 export * from './logs';
 export * from './trigger';
 export * from './connector';
+export * from './exchange';
+export * from './supervise';
+export * from './backoff-policies';

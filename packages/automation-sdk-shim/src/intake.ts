@@ -1,28 +1,21 @@
 import { createHash } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import {
-  AuthenticationError,
   ConfigurationError,
   ResponseError,
   TransientError,
   isAbort,
   isFatal,
+  type HttpFacts,
 } from './errors';
 import type { Liveness } from './health';
-import { createHttpClient, describeNetworkError, excerpt, isRetryableNetworkError } from './http';
+import { exchange, malformed, safeExcerpt, type ExchangeRules, type HttpAnswer } from './exchange';
+import { createHttpClient, excerpt } from './http';
 import { PushLedger, type PushResult } from './intake-ledger';
-import { Redactor, type Logger } from './logger';
+import type { Logger } from './logger';
 import type { ConnectorMetrics } from './metrics';
-import {
-  failure,
-  isRetryableStatus,
-  parseRetryAfter,
-  retry,
-  retryable,
-  success,
-  type BackoffPolicy,
-  type RetryDecision,
-} from './retry';
+import { INTAKE_RETRY } from './backoff-policies';
+import { failure, retry, retryable, success, type BackoffPolicy, type RetryDecision } from './retry';
 import { abortError, type Clock, type Sleep } from './time';
 
 export type { PushResult } from './intake-ledger';
@@ -40,8 +33,6 @@ export const INTAKE_MAX_EVENT_BYTES = 250_000;
  */
 export const INTAKE_MAX_CHUNK_BYTES = Math.floor(INTAKE_MAX_BODY_BYTES * 0.9);
 export const DEFAULT_INTAKE_USER_AGENT = 'sekoiaio-connector/automation-sdk-shim';
-/** Python retries a chunk for 1 h; kept, but only for failures a retry can fix. */
-const INTAKE_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, deadlineMs: 3_600_000 };
 /** Discarded events are logged one by one up to this many per push, then summarised. */
 const MAX_DISCARD_WARNINGS = 10;
 /**
@@ -50,17 +41,6 @@ const MAX_DISCARD_WARNINGS = 10;
  * everything, and the event is kept for later rather than dropped.
  */
 const REFUSAL_EVIDENCE_MS = 15 * 60_000;
-/** Transport failures where the request provably never reached the intake. */
-const NEVER_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
-]);
-/** Gateway answers about an intake that may have received (and stored) the batch. */
-const UNKNOWN_OUTCOME_STATUSES = new Set([502, 504]);
 /** Answers that refuse the batch's content: split to find the events at fault. */
 const REFUSAL_STATUSES = new Set([400, 413]);
 
@@ -166,7 +146,7 @@ class UnknownOutcomeError extends TransientError {
   constructor(
     message: string,
     readonly reason: string,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; http?: HttpFacts } = {},
   ) {
     super(message, options);
   }
@@ -186,7 +166,6 @@ export class IntakeClient {
   private readonly limits: BatchLimits;
   private readonly concurrency: number;
   private readonly userAgent: string;
-  private readonly redactor: Redactor;
   /** The intake's latest acceptance or refusal (400/413), for the lone-refusal rule. */
   private lastVerdict: { accepted: boolean; at: number } | undefined;
 
@@ -211,7 +190,6 @@ export class IntakeClient {
       maxBodyBytes: options.maxBodyBytes ?? INTAKE_MAX_CHUNK_BYTES,
       maxEventBytes: options.maxEventBytes ?? INTAKE_MAX_EVENT_BYTES,
     };
-    this.redactor = new Redactor([options.intakeKey]);
   }
 
   /**
@@ -388,7 +366,7 @@ export class IntakeClient {
           sleep,
           random,
           signal: push.signal,
-          policy: policy ?? INTAKE_BACKOFF,
+          policy: policy ?? INTAKE_RETRY,
           onRetry: (error, attempt, delayMs) => {
             liveness?.recordPushFailure();
             logger.log('warning', `Pushing ${count} events to the intake failed; retrying in ${delayMs} ms`, {
@@ -457,72 +435,42 @@ export class IntakeClient {
     return body.subarray(0, offset);
   }
 
-  private async attempt(body: Buffer, count: number, signal: AbortSignal): Promise<RetryDecision<Answer>> {
-    let response: AxiosResponse<unknown>;
-    try {
-      response = await this.http.post<unknown>(this.batchUrl, body, {
+  private attempt(body: Buffer, count: number, signal: AbortSignal): Promise<RetryDecision<Answer>> {
+    const request = (): Promise<AxiosResponse<unknown>> =>
+      this.http.post<unknown>(this.batchUrl, body, {
         signal,
         headers: { 'Content-Type': 'application/json', 'User-Agent': this.userAgent },
       });
-    } catch (error) {
-      if (signal.aborted) return failure(abortError());
-      return this.classifyNetworkError(error);
-    }
-    return this.classifyResponse(response, count);
+    return exchange(request, this.rules(count), signal).then(lostAnswer);
   }
 
-  private classifyNetworkError(error: unknown): RetryDecision<Answer> {
-    const reason = describeNetworkError(error);
-    // The axios error holds the request (intake key included): keep only its description.
-    const cause = new Error(reason);
-    const code = (error as { code?: unknown } | null)?.code;
-    const failed =
-      typeof code === 'string' && NEVER_SENT_CODES.has(code)
-        ? new TransientError(
-            `The Sekoia intake at ${this.batchUrl} could not be reached (${reason}); check "intake_server" and the network path to it.`,
-            { cause },
-          )
-        : new UnknownOutcomeError(
-            `The Sekoia intake at ${this.batchUrl} did not answer (${reason}); check "intake_server" and the network path to it.`,
-            reason,
-            { cause },
-          );
-    return isRetryableNetworkError(error) ? retryable(failed) : failure(failed);
-  }
-
-  private classifyResponse(response: AxiosResponse<unknown>, count: number): RetryDecision<Answer> {
-    const { status } = response;
-    const text = bodyText(response.data);
-    if (status >= 200 && status < 300) return this.acknowledged(text, status, count);
-    if (status === 401 || status === 403) {
-      return failure(
-        new AuthenticationError(
+  /** The intake's own rules: its key, its split-on-refusal policy, its `event_ids` answer. */
+  private rules(count: number): ExchangeRules<Answer> {
+    return {
+      peer: `The Sekoia intake at ${this.batchUrl}`,
+      hint: 'Check "intake_server" and the network path to it.',
+      clock: this.options.clock,
+      secrets: [this.options.intakeKey],
+      detail: (text) => `: ${excerpt(text) || '(empty body)'}`,
+      unauthorized: {
+        message: (status) =>
           `The Sekoia intake rejected the intake key (HTTP ${status}). Check the "intake_key" setting: it must be the key of an intake of your Sekoia community.`,
-          { field: 'intake_key' },
-        ),
-      );
-    }
-    if (REFUSAL_STATUSES.has(status)) {
-      const error = new ResponseError(
-        `The Sekoia intake refused ${count === 1 ? 'an event' : `a batch of ${count} events`} with HTTP ${status}: ${this.quote(text)}`,
-        { status },
-      );
-      return success({ kind: 'refused', status, error });
-    }
-    if (isRetryableStatus(status)) {
-      const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.options.clock.now());
-      const message = `The Sekoia intake answered HTTP ${status}: ${this.quote(text)}`;
-      const busy = UNKNOWN_OUTCOME_STATUSES.has(status)
-        ? new UnknownOutcomeError(message, `HTTP ${status}`)
-        : new TransientError(message, { retryAfterMs });
-      return retryable(busy, retryAfterMs);
-    }
-    return failure(
-      new ResponseError(
-        `The Sekoia intake refused a batch of ${count} events with HTTP ${status}: ${this.quote(text)}. Check that "intake_server" is the address of a Sekoia intake; if it is, report this answer.`,
-        { status },
-      ),
+        field: 'intake_key',
+      },
+      special: (answer) => this.refusal(answer, count),
+      accept: (answer) => this.acknowledged(answer, count),
+    };
+  }
+
+  /** 400/413 refuse the batch's content: an answer (not retried) that deliver() narrows down. */
+  private refusal(answer: HttpAnswer, count: number): RetryDecision<Answer> | undefined {
+    const { status } = answer;
+    if (!REFUSAL_STATUSES.has(status)) return undefined;
+    const error = new ResponseError(
+      `The Sekoia intake refused ${count === 1 ? 'an event' : `a batch of ${count} events`} with HTTP ${status}: ${this.quote(answer.text)}`,
+      { status, http: { kind: 'rejected', status, excerpt: this.quote(answer.text) } },
     );
+    return success({ kind: 'refused', status, error });
   }
 
   /**
@@ -530,15 +478,12 @@ export class IntakeClient {
    * sending it again would duplicate every event. Only a body that is not the intake's JSON
    * (an HTML portal, plain text) is treated as someone else answering, and retried.
    */
-  private acknowledged(text: string, status: number, count: number): RetryDecision<Answer> {
+  private acknowledged(answer: HttpAnswer, count: number): RetryDecision<Answer> {
+    const { status, text } = answer;
     const ids = parseAcknowledgement(text);
     if (ids !== undefined) return success({ kind: 'accepted', ids: ids.slice(0, count), status, text });
-    return retryable(
-      new ResponseError(
-        `The Sekoia intake answered HTTP ${status} with a body that is not its JSON answer (expected {"event_ids": [...]}, got: ${this.quote(text)}). Check that "intake_server" is the address of a Sekoia intake.`,
-        { status },
-      ),
-    );
+    const message = `The Sekoia intake answered HTTP ${status} with a body that is not its JSON answer (expected {"event_ids": [...]}, got: ${this.quote(text)}). Check that "intake_server" is the address of a Sekoia intake.`;
+    return retryable(malformed(message, answer, this.rules(count)));
   }
 
   /** Oversized events are never silent: counted, and logged with size and a content hash. */
@@ -568,8 +513,27 @@ export class IntakeClient {
 
   /** A short body excerpt for messages, with the intake key hidden should the intake echo it. */
   private quote(text: string): string {
-    return excerpt(this.redactor.redact(text.slice(0, 2_000)), 200) || '(empty body)';
+    return safeExcerpt(text, [this.options.intakeKey]) || '(empty body)';
   }
+}
+
+/**
+ * A lost answer (the body went out, no verdict came back: reset, timeout, 502, 504) becomes an
+ * UnknownOutcomeError, so the re-send is counted as possibly duplicated. Retryability and the
+ * Retry-After hint stay the exchange's.
+ */
+function lostAnswer(decision: RetryDecision<Answer>): RetryDecision<Answer> {
+  if (decision.kind === 'success') return decision;
+  const { error } = decision;
+  const http = error instanceof TransientError ? error.http : undefined;
+  if (http?.kind !== 'lost') return decision;
+  const reason = http.status === undefined ? (error.cause as Error).message : `HTTP ${http.status}`;
+  const message =
+    http.status === undefined
+      ? error.message.replace(' could not be reached (', ' did not answer (')
+      : error.message;
+  const lost = new UnknownOutcomeError(message, reason, { cause: error.cause, http });
+  return decision.kind === 'retryable' ? retryable(lost, decision.afterMs) : failure(lost);
 }
 
 function shortHash(text: string): string {
@@ -590,12 +554,6 @@ function batchUrlOf(base: string): string {
     );
   }
   return `${base.replace(/\/+$/, '')}/batch`;
-}
-
-function bodyText(data: unknown): string {
-  if (typeof data === 'string') return data;
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  return data === undefined || data === null ? '' : JSON.stringify(data);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { naiveIsoUtc } from './health';
 import { describeNetworkError } from './http';
 import { Redactor, StdoutLogger, type LogFields, type LogLevel, type Logger } from './logger';
+import { LOGS_RETRY } from './backoff-policies';
 import { backoffDelay, isRetryableStatus, type BackoffPolicy } from './retry';
 import type { Clock } from './time';
 
@@ -49,11 +50,6 @@ interface ShippedEntry {
 }
 
 const DEDUP_CAPACITY = 4096;
-const DEFAULT_RETRY: BackoffPolicy = {
-  initialMs: 5_000,
-  maxMs: 300_000,
-  deadlineMs: Number.POSITIVE_INFINITY,
-};
 
 export class LogShipper implements Logger {
   private readonly options: Required<
@@ -90,7 +86,7 @@ export class LogShipper implements Logger {
       closeTimeoutMs: deps.closeTimeoutMs ?? 5_000,
     };
     this.redactor = deps.redactor ?? new Redactor();
-    this.retryPolicy = deps.retryPolicy ?? DEFAULT_RETRY;
+    this.retryPolicy = deps.retryPolicy ?? LOGS_RETRY;
     this.random = deps.random ?? Math.random;
   }
 

@@ -1,3 +1,4 @@
+import { INTAKE_RETRY } from './backoff-policies';
 import { TransientError } from './errors';
 import type { Clock, Sleep } from './time';
 
@@ -24,7 +25,8 @@ export interface BackoffPolicy {
   deadlineMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, deadlineMs: 3_600_000 };
+/** retry()'s policy when none is given: the intake's (1 s doubling to 1 min, for 1 h). */
+export const DEFAULT_BACKOFF: BackoffPolicy = INTAKE_RETRY;
 
 export interface RetryDeps {
   clock: Clock;
@@ -37,6 +39,19 @@ export interface RetryDeps {
 export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number): number {
   const exp = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt));
   return Math.round(exp / 2 + (exp / 2) * random());
+}
+
+/**
+ * The wait before attempt `attempt + 1`: the jittered backoff, or the peer's Retry-After hint when
+ * longer (a floor, never a reason to hammer: "0" or a past date still backs off), capped at maxMs.
+ */
+export function retryDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number,
+  afterMs: number | undefined,
+): number {
+  return Math.min(policy.maxMs, Math.max(afterMs ?? 0, backoffDelay(attempt, policy, random)));
 }
 
 /** Parses Retry-After (delta-seconds or HTTP-date) into milliseconds from now. */
@@ -77,8 +92,7 @@ export async function retry<T>(
     const decision = await attempt(n);
     if (decision.kind === 'success') return decision.value;
     if (decision.kind === 'failure') throw decision.error;
-    // Retry-After is a floor, never a reason to hammer: "0" or a past date still backs off.
-    const delay = Math.min(policy.maxMs, Math.max(decision.afterMs ?? 0, backoffDelay(n, policy, random)));
+    const delay = retryDelay(n, policy, random, decision.afterMs);
     const elapsed = options.clock.now() - started;
     if (elapsed + delay > policy.deadlineMs) {
       const error = decision.error;

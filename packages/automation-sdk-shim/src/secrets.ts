@@ -1,16 +1,7 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import { AuthenticationError, ResponseError, TransientError, isAbort } from './errors';
-import { describeNetworkError, excerpt, isRetryableNetworkError } from './http';
-import {
-  failure,
-  isRetryableStatus,
-  parseRetryAfter,
-  retry,
-  retryable,
-  success,
-  type BackoffPolicy,
-  type RetryDecision,
-} from './retry';
+import { SECRETS_RETRY } from './backoff-policies';
+import { exchange, malformed, parseJson, safeExcerpt, type ExchangeRules, type HttpAnswer } from './exchange';
+import { failure, retry, success, type BackoffPolicy, type RetryDecision } from './retry';
 import type { Clock, Sleep } from './time';
 
 export interface FetchModuleSecretsOptions {
@@ -23,9 +14,6 @@ export interface FetchModuleSecretsOptions {
   policy?: BackoffPolicy;
 }
 
-/** About the Python SDK's 10 attempts with waits up to 10 s. */
-export const SECRETS_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 10_000, deadlineMs: 120_000 };
-
 /**
  * The module's secrets from the platform's secrets API (`GET url_secrets` → `{"value": {...}}`).
  * Outages and throttling are retried; a refused token or a bad request fails at once with a
@@ -35,81 +23,53 @@ export async function fetchModuleSecrets(o: FetchModuleSecretsOptions): Promise<
   return retry(() => fetchOnce(o), {
     clock: o.clock,
     sleep: o.sleep,
-    policy: o.policy ?? SECRETS_BACKOFF,
+    policy: o.policy ?? SECRETS_RETRY,
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   });
 }
 
-async function fetchOnce(o: FetchModuleSecretsOptions): Promise<RetryDecision<Record<string, unknown>>> {
-  let response: AxiosResponse<unknown>;
-  try {
-    response = await o.http.get<unknown>(o.url, {
+function fetchOnce(o: FetchModuleSecretsOptions): Promise<RetryDecision<Record<string, unknown>>> {
+  const request = (): Promise<AxiosResponse<unknown>> =>
+    o.http.get<unknown>(o.url, {
       headers: { Authorization: `Bearer ${o.token}`, Accept: 'application/json' },
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     });
-  } catch (error) {
-    if (isAbort(error, o.signal)) throw error;
-    // The axios error carries the request headers (the token): keep only its code.
-    const transient = new TransientError(
-      `Cannot reach the secrets API at ${hostOf(o.url)} (${describeNetworkError(error)}). Check url_secrets and the network.`,
-    );
-    return isRetryableNetworkError(error) ? retryable(transient) : failure(transient);
-  }
-  return classify(o, response);
+  return exchange(request, secretsRules(o), o.signal);
 }
 
-function classify(
-  o: FetchModuleSecretsOptions,
-  response: AxiosResponse<unknown>,
-): RetryDecision<Record<string, unknown>> {
-  const { status } = response;
-  if (status === 401 || status === 403) {
-    return failure(
-      new AuthenticationError(
+/** The secrets API's own rules: which setting to fix, and the `{"value": {...}}` body. */
+function secretsRules(o: FetchModuleSecretsOptions): ExchangeRules<Record<string, unknown>> {
+  const rules: ExchangeRules<Record<string, unknown>> = {
+    peer: `The secrets API at ${hostOf(o.url)}`,
+    hint: 'Check url_secrets and the network.',
+    field: 'url_secrets',
+    clock: o.clock,
+    secrets: [o.token],
+    unauthorized: {
+      message: (status) =>
         `The module token was refused by the secrets API (HTTP ${status}). The platform provides the token: restart the trigger, and contact support if it persists.`,
-        { field: 'token' },
-      ),
-    );
-  }
-  if (isRetryableStatus(status)) {
-    const error = new TransientError(`The secrets API answered HTTP ${status}; retrying.`);
-    return retryable(error, parseRetryAfter(response.headers['retry-after'], o.clock.now()));
-  }
-  if (status < 200 || status >= 300) {
-    return failure(
-      new ResponseError(
-        `The secrets API answered HTTP ${status}: ${excerpt(response.data)}. Check url_secrets.`,
-        { status, field: 'url_secrets' },
-      ),
-    );
-  }
-  return parseSecrets(response.data, status);
+      field: 'token',
+    },
+    accept: (answer) => parseSecrets(answer, rules),
+  };
+  return rules;
 }
 
-function parseSecrets(body: unknown, status: number): RetryDecision<Record<string, unknown>> {
-  let parsed: unknown;
-  try {
-    parsed = typeof body === 'string' ? JSON.parse(body) : body;
-  } catch {
-    return failure(
-      new ResponseError(
-        `The secrets API answered something that is not JSON: ${excerpt(body)}. Check url_secrets.`,
-        {
-          status,
-          field: 'url_secrets',
-        },
-      ),
-    );
+function parseSecrets(
+  answer: HttpAnswer,
+  rules: ExchangeRules<Record<string, unknown>>,
+): RetryDecision<Record<string, unknown>> {
+  const parsed = parseJson(answer.text);
+  if (parsed === undefined) {
+    // A secrets URL answering something else than JSON is a wrong url_secrets: retrying will not help.
+    const message = `The secrets API answered something that is not JSON: ${safeExcerpt(answer.text, rules.secrets)}. Check url_secrets.`;
+    return failure(malformed(message, answer, rules));
   }
-  const value = (parsed as { value?: unknown } | null)?.value;
+  const value = (parsed.value as { value?: unknown } | null)?.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     // Do not excerpt a JSON body here: it may hold secrets in an unexpected shape.
-    return failure(
-      new ResponseError('The secrets API answered JSON without a "value" object. Check url_secrets.', {
-        status,
-        field: 'url_secrets',
-      }),
-    );
+    const message = 'The secrets API answered JSON without a "value" object. Check url_secrets.';
+    return failure(malformed(message, answer, rules, { quote: false }));
   }
   return success(value as Record<string, unknown>);
 }

@@ -1,14 +1,15 @@
 import type { AxiosInstance } from 'axios';
 import { Registry } from 'prom-client';
-import { ConfigurationError, describeError, isAbort, isFatal } from './errors';
+import { ConfigurationError, describeError, isAbort } from './errors';
 import { HealthServer, Liveness, type LivenessOptions } from './health';
 import { Redactor, type Logger } from './logger';
 import { RedactingLogger, createModuleLogger } from './logs';
 import { MetricsServer } from './metrics';
 import type { Module, Runnable } from './module';
-import { backoffDelay, type BackoffPolicy } from './retry';
+import { RUNTIME_RESTART } from './backoff-policies';
 import type { CheckpointStore } from './storage/checkpoint-store';
 import { createCheckpointStore } from './storage/create-store';
+import { supervise } from './supervise';
 import { abortError, type Clock, type Sleep } from './time';
 import { ConfigurationValidator, type ConfigurationSchema } from './validation';
 
@@ -39,8 +40,6 @@ export interface TriggerOptions {
 
 /** Pause before calling a run() again that returned on its own. */
 const RESTART_DELAY_MS = 1_000;
-/** Between failed runs: 5 s doubling to 5 min, jittered, for as long as it takes. */
-const RUN_BACKOFF: BackoffPolicy = { initialMs: 5_000, maxMs: 300_000, deadlineMs: Number.POSITIVE_INFINITY };
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 type Closable = Logger & { close?: () => Promise<void> };
@@ -186,32 +185,29 @@ export abstract class Trigger<C extends object> implements Runnable {
 
   /** The restart loop: run, classify what it threw, back off or idle, until stopped. */
   private async supervise(stop: AbortSignal): Promise<void> {
-    let failures = 0;
     let prepared = false;
-    while (!this.isStopping()) {
-      try {
+    const end = await supervise(
+      async () => {
         if (!prepared) {
           await this.prepare();
           prepared = true;
         }
         await this.runUntilDrained(stop);
-        failures = 0;
-        await this.pause(RESTART_DELAY_MS, stop);
-      } catch (error) {
-        if (this.isStopping()) {
-          this.reportStopFailure(error);
-          return;
-        }
-        if (isFatal(error)) {
-          await this.idleAfterFatal(error);
-          return;
-        }
-        const delay = backoffDelay(failures++, RUN_BACKOFF, this.random);
-        this.liveness.recordError();
-        this.logger.log('error', `${describeError(error)} (retrying in ${Math.round(delay / 1000)} s)`);
-        await this.pause(delay, stop);
-      }
-    }
+        return RESTART_DELAY_MS;
+      },
+      {
+        signal: stop,
+        policy: RUNTIME_RESTART,
+        sleep: this.sleep,
+        random: this.random,
+        onTransient: (error, _failures, delayMs) => {
+          this.liveness.recordError();
+          this.logger.log('error', `${describeError(error)} (retrying in ${Math.round(delayMs / 1000)} s)`);
+        },
+      },
+    );
+    if (end.kind === 'fatal') await this.idleAfterFatal(end.error as Error);
+    else if (end.error !== undefined) this.reportStopFailure(end.error);
   }
 
   /** Configuration, secrets, then the metrics server (its registry may need the configuration). */
@@ -285,14 +281,6 @@ export abstract class Trigger<C extends object> implements Runnable {
       this.redacting = new RedactingLogger(this.sink, [token]);
     }
     return this.redacting;
-  }
-
-  private async pause(ms: number, stop: AbortSignal): Promise<void> {
-    try {
-      await this.sleep(ms, stop);
-    } catch (error) {
-      if (!isAbort(error, stop)) throw error;
-    }
   }
 
   private async startServer(

@@ -1,62 +1,14 @@
-import { once } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
-import { normalize } from './normalizer';
-import { describeType, isObject, type JsonObject } from './normalizer/fields';
+import { describeType, isObject, type JsonObject } from '../trigger_fetch_new_logs/normalizer/fields';
 
 /**
- * `normalize`: TMES records on stdin → one ECS document per line on stdout.
- *
- * Input shapes: NDJSON (one record, array or API page per line), or one JSON document: an
- * array of records or an API page `{"logs": [...]}`, possibly pretty-printed. NDJSON is
- * streamed line by line, so its size is unbounded; a multi-line document is read whole.
+ * What `normalize` reads on stdin: NDJSON (one record, array or API page per line), or one JSON
+ * document: an array of records or an API page `{"logs": [...]}`, possibly pretty-printed.
+ * NDJSON is streamed line by line, so its size is unbounded; a multi-line document is read whole.
  */
-
-export interface NormalizeIo {
-  stdin: NodeJS.ReadableStream;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
-
-export const EXIT_OK = 0;
-/** Some input was not a record (a line that is not JSON, a number, ...); the rest was normalised. */
-export const EXIT_REJECTED = 1;
-/** stdin could not be read, or nothing in it was JSON. */
-export const EXIT_UNREADABLE = 2;
-
 export type InputItem =
   | { kind: 'record'; record: JsonObject }
   | { kind: 'rejected'; where: string; reason: string; notJson: boolean };
-
-export async function runNormalize(io: NormalizeIo): Promise<number> {
-  const out = new LineWriter(io.stdout);
-  const counts = { records: 0, rejected: 0, notJson: 0 };
-  try {
-    for await (const item of readInput(io.stdin)) {
-      if (item.kind === 'record') {
-        counts.records++;
-        await out.push(JSON.stringify(normalize(item.record)));
-        continue;
-      }
-      counts.rejected++;
-      if (item.notJson) counts.notJson++;
-      await out.flush(); // keep stdout and stderr in input order for a reader watching both
-      await writeText(io.stderr, `normalize: ${item.where}: ${item.reason}; skipped.\n`);
-    }
-  } catch (error) {
-    if (!(error instanceof UnreadableInputError)) throw error;
-    await out.flush();
-    await writeText(io.stderr, `normalize: ${error.message}\n`);
-    return EXIT_UNREADABLE;
-  }
-  await out.flush();
-  if (counts.rejected === 0) return EXIT_OK;
-  await writeText(
-    io.stderr,
-    `normalize: ${counts.records} record(s) normalised, ${counts.rejected} input(s) skipped. ` +
-      'Give one JSON record per line, a JSON array of records, or an API page {"logs": [...]}.\n',
-  );
-  return counts.notJson === counts.rejected && counts.records === 0 ? EXIT_UNREADABLE : EXIT_REJECTED;
-}
 
 /** Thrown when stdin itself fails; everything else about the input is reported per item. */
 export class UnreadableInputError extends Error {
@@ -205,33 +157,4 @@ async function* readLines(input: NodeJS.ReadableStream): AsyncGenerator<Line> {
 function cleanLine(text: string, number: number): string {
   const noCr = text.endsWith('\r') ? text.slice(0, -1) : text;
   return number === 1 && noCr.startsWith('\uFEFF') ? noCr.slice(1) : noCr;
-}
-
-/** Batches output lines into large writes and waits for 'drain' when the reader is slow. */
-class LineWriter {
-  private buffer: string[] = [];
-  private size = 0;
-
-  constructor(
-    private readonly stream: NodeJS.WritableStream,
-    private readonly highWaterMark = 64 * 1024,
-  ) {}
-
-  async push(line: string): Promise<void> {
-    this.buffer.push(line);
-    this.size += line.length + 1;
-    if (this.size >= this.highWaterMark) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const text = this.buffer.join('\n') + '\n';
-    this.buffer = [];
-    this.size = 0;
-    await writeText(this.stream, text);
-  }
-}
-
-async function writeText(stream: NodeJS.WritableStream, text: string): Promise<void> {
-  if (!stream.write(text)) await once(stream, 'drain');
 }
