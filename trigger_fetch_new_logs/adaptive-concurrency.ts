@@ -30,11 +30,16 @@ export class AdaptiveConcurrency {
   private cutAt = Number.NEGATIVE_INFINITY;
   private pausedUntil = Number.NEGATIVE_INFINITY;
   private readonly probeAfterPages: number;
+  /** Pages between probes: doubles each time a probe of the throttled level is throttled again. */
+  private probeInterval: number;
+  /** K was raised to the last throttled level by a probe, not yet confirmed. */
+  private probing = false;
 
   constructor(private readonly options: AdaptiveConcurrencyOptions) {
     if (!Number.isInteger(options.max) || options.max < 1)
       throw new RangeError(`max_parallel_requests must be a whole number ≥ 1 (got ${options.max})`);
     this.probeAfterPages = options.probeAfterPages ?? DEFAULT_PROBE_AFTER_PAGES;
+    this.probeInterval = this.probeAfterPages;
   }
 
   /** K: how many windows may be in flight now. */
@@ -58,7 +63,12 @@ export class AdaptiveConcurrency {
     const below = this.current + 1 < this.ceiling;
     // A round is K pages: double per round before any push-back, else one more per round.
     if (below && this.successes >= this.current) this.grow(this.ceiling === Number.POSITIVE_INFINITY);
-    else if (!below && this.successes >= this.probeAfterPages) {
+    else if (!below && this.successes >= this.probeInterval) {
+      if (this.probing) {
+        // The probed level held for a whole interval: the limit is higher than we thought.
+        this.probing = false;
+        this.probeInterval = this.probeAfterPages;
+      } else this.probing = this.current + 1 >= this.ceiling;
       this.grow(false);
       // Past the last throttled level without a 429: the limit is higher than we thought.
       this.ceiling = Math.max(this.ceiling, this.current + 1);
@@ -73,6 +83,9 @@ export class AdaptiveConcurrency {
     const now = this.options.clock.now();
     if (retryAfterMs !== undefined) this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
     if (sentAt < this.cutAt) return;
+    // A probe of the level throttled last time, throttled again: probe half as often.
+    if (this.probing) this.probeInterval = Math.min(this.probeInterval * 2, 16 * this.probeAfterPages);
+    this.probing = false;
     this.ceiling = this.current;
     this.current = Math.max(1, Math.floor(this.current / 2));
     this.cutAt = now;

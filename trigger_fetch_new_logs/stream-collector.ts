@@ -12,7 +12,7 @@ import {
 } from '@sekoia/automation-sdk-shim';
 import { AdaptiveConcurrency } from './adaptive-concurrency';
 import type { CheckpointBook, SetAsideRange, StreamCheckpoint } from './checkpoint';
-import { fitSerialized } from './event-size';
+import { fitSerialized, type FittedEvent } from './event-size';
 import { IdentityLedger, type LedgerEntry } from './identity-ledger';
 import { LedgerJournal } from './ledger-journal';
 import type { StreamMetrics } from './metrics';
@@ -376,7 +376,8 @@ export class StreamCollector {
     const start = run.nextStart;
     if (start < horizonAt(now, this.limits.horizonMarginMs)) return undefined;
     const span = Math.min(this.spanMs, this.runSpanMs);
-    if (now - settings.delayMs - start <= this.limits.parallelBehindWindows * span) return undefined;
+    // Down to the last window: that one (caught up) is read on its own, then the stream waits.
+    if (now - settings.delayMs - start <= span) return undefined;
     const end = start + span;
     this.checkpoint = { ...this.checkpoint, window: { start: this.checkpoint.cursor, end } };
     return { start, end };
@@ -397,13 +398,7 @@ export class StreamCollector {
         this.limits.overlapMs + this.limits.edgeSlackMs,
       );
       cursor = end - this.limits.overlapMs;
-      this.spanMs = nextSpan(
-        window.end - window.start,
-        window.records,
-        this.limits.targetRecordsPerWindow,
-        this.limits.minWindowMs,
-        this.limits.maxSpanMs,
-      );
+      this.spanMs = densitySpan(window, this.limits);
     }
     const { window: _w, ...rest } = this.checkpoint;
     const furthest = run.furthest;
@@ -413,8 +408,10 @@ export class StreamCollector {
       rereads,
       ...(furthest === undefined ? {} : { window: { start: cursor, end: furthest } }),
     };
-    await this.prune();
+    // The head first: identities are forgotten (and compacted away) only once the cursor that
+    // makes them useless is durable, or a kill in between would send them again.
     await this.commit();
+    await this.prune();
   }
 
   /** A pass of the late-log schedule over one (coalesced) range already read. */
@@ -446,8 +443,8 @@ export class StreamCollector {
       this.options.settings.frequencyMs,
       this.limits.overlapMs + this.limits.edgeSlackMs,
     );
-    await this.prune(signal);
     await this.commit();
+    await this.prune(signal);
   }
 
   /** Takes `read` out of the pending range it was cut from (the rest stays at the same pass). */
@@ -509,8 +506,8 @@ export class StreamCollector {
       },
     );
     this.checkpoint = { ...this.checkpoint, setAside: others() };
-    await this.prune(signal);
     await this.commit();
+    await this.prune(signal);
   }
 
   /**
@@ -660,8 +657,12 @@ export class StreamCollector {
   /** The event's text: the record's own (raw, already serialised) or its encoded form's. */
   private encode(record: unknown, json: string): string {
     const { encode } = this.options;
-    const fitted =
-      encode === undefined ? fitSerialized(json, record) : fitSerialized(serialize(encode(record)), record);
+    let fitted: FittedEvent;
+    if (encode === undefined) fitted = fitSerialized(json, record);
+    else {
+      const document = encode(record);
+      fitted = fitSerialized(serialize(document), document);
+    }
     if (fitted.truncated.length > 0) {
       this.options.metrics.truncated(this.name, 1);
       this.options.logger.log(
@@ -760,8 +761,10 @@ export class StreamCollector {
         this.limits.overlapMs + this.limits.edgeSlackMs,
       ),
     };
-    await this.prune();
+    // The head first: identities are forgotten (and compacted away) only once the cursor that
+    // makes them useless is durable, or a kill in between would send them again.
     await this.commit();
+    await this.prune();
   }
 
   /**
@@ -909,6 +912,17 @@ export class StreamCollector {
     await this.options.book.commit(this.name, this.checkpoint);
     this.unsaved = false;
   }
+}
+
+/**
+ * The window length that would hold about targetRecordsPerWindow records at the density just
+ * read. In a parallel run windows are planned before the previous ones complete: growing by 2x
+ * per completion (nextSpan) would keep a dense backlog in one-page windows for generations.
+ */
+function densitySpan(window: RunWindow, limits: CollectorLimits): number {
+  const width = window.end - window.start;
+  const span = window.records === 0 ? width * 2 : (width * limits.targetRecordsPerWindow) / window.records;
+  return Math.round(Math.min(limits.maxSpanMs, Math.max(limits.minWindowMs, span)));
 }
 
 function withoutMigrated(checkpoint: StreamCheckpoint): StreamCheckpoint {
