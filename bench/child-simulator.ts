@@ -12,15 +12,22 @@ export interface SimulatorSpec {
   endAgoMs: number;
   seed: number;
   latencyMs: number;
+  /** Requests per second the simulated tenant allows (token bucket, then 429 + Retry-After). */
+  rateLimit?: { requestsPerSecond: number; retryAfterSeconds?: number };
 }
 
 export type SimulatorReport =
   | { type: 'ready'; url: string; stored: number; generatedMs: number; rssBytes: number }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'stats'; requests: number; rateLimited: number };
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as SimulatorSpec;
-  const simulator = new TmesSimulator({ latencyMs: spec.latencyMs, seed: spec.seed });
+  const simulator = new TmesSimulator({
+    latencyMs: spec.latencyMs,
+    seed: spec.seed,
+    ...(spec.rateLimit === undefined ? {} : { rateLimit: spec.rateLimit }),
+  });
   const started = Date.now();
   const end = started - spec.endAgoMs;
   // One stream at a time: the generator's working set stays one stream's worth.
@@ -39,6 +46,11 @@ async function main(): Promise<void> {
   const url = await simulator.start();
   const stored = STREAMS.reduce((n, s) => n + simulator.records(s).length, 0);
   send({ type: 'ready', url, stored, generatedMs, rssBytes: process.memoryUsage().rss });
+  process.on('message', (message) => {
+    if (message !== 'stats') return;
+    const { requests, rateLimited } = simulator.stats;
+    send({ type: 'stats', requests, rateLimited });
+  });
   // The parent going away (or closing the channel) ends the simulator.
   process.on('disconnect', () => {
     void simulator.stop().finally(() => process.exit(0));

@@ -16,6 +16,8 @@ export interface DrainOptions {
   timeoutMs: number;
   /** Event counts at which to note the trigger's peak RSS so far. */
   milestones?: readonly number[];
+  /** More trigger settings (max_parallel_requests, for instance). */
+  settings?: Record<string, unknown>;
   sampleEveryMs?: number;
 }
 
@@ -49,6 +51,7 @@ export async function drain(options: DrainOptions): Promise<DrainResult> {
       outputFormat: options.outputFormat,
       logTypes: options.logTypes,
       startTimeHours: options.startTimeHours,
+      ...(options.settings === undefined ? {} : { settings: options.settings }),
     },
     options.cpus,
   );

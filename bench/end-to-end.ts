@@ -1,4 +1,5 @@
 import { planCpus, pin, type CpuPlan } from './cpu-pinning';
+import { jsonRoundTripRate } from './cpu-limit';
 import { drain, type DrainResult } from './drain';
 import { IntakeCounter } from './intake-counter';
 import { SimulatorProcess } from './simulator-process';
@@ -26,8 +27,11 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
   const intake = new IntakeCounter();
   await intake.start();
   const results: Record<'raw' | 'ecs', DrainResult[]> = { raw: [], ecs: [] };
+  const limits: number[] = [];
   try {
     for (let run = 0; run < options.runs; run++) {
+      // Measured next to each run, on the bench's core, with the same generator.
+      limits.push(jsonRoundTripRate(11));
       for (const outputFormat of ['raw', 'ecs'] as const) {
         results[outputFormat].push(
           await drain({
@@ -53,6 +57,25 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
     figures: [
       figure('end-to-end', 'simulator → trigger → intake, raw', 'events/s', rate('raw'), { value: 20_000 }),
       figure('end-to-end', 'simulator → trigger → intake, ecs', 'events/s', rate('ecs')),
+      figure(
+        'end-to-end',
+        'JSON.parse + JSON.stringify of the same records (CPU limit)',
+        'records/s',
+        limits.map(round),
+      ),
+      figure(
+        'end-to-end',
+        'raw ÷ CPU limit',
+        '×',
+        rate('raw').map((r, i) => round(r / (limits[i] ?? Number.NaN), 2)),
+        { value: 0.4 },
+      ),
+      figure(
+        'end-to-end',
+        'ecs ÷ CPU limit',
+        '×',
+        rate('ecs').map((r, i) => round(r / (limits[i] ?? Number.NaN), 2)),
+      ),
     ],
     details: {
       backlog: counts,

@@ -32,6 +32,19 @@ export class SimulatorProcess {
     }
   }
 
+  /** Requests served so far, and how many were answered 429 by the rate limit. */
+  stats(): Promise<{ requests: number; rateLimited: number }> {
+    return new Promise((resolve) => {
+      const onMessage = (report: SimulatorReport): void => {
+        if (report.type !== 'stats') return;
+        this.child.off('message', onMessage);
+        resolve({ requests: report.requests, rateLimited: report.rateLimited });
+      };
+      this.child.on('message', onMessage);
+      this.child.send('stats');
+    });
+  }
+
   /** Stops the simulator and waits for its process to exit. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
@@ -58,6 +71,7 @@ function ready(child: ChildProcess, timeoutMs: number): Promise<Ready> {
       child.off('exit', onExit);
     };
     const onMessage = (report: SimulatorReport): void => {
+      if (report.type === 'stats') return;
       cleanup();
       if (report.type === 'ready') resolve(report);
       else reject(new Error(`The simulator process failed: ${report.message}`));

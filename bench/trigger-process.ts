@@ -21,6 +21,8 @@ export interface TriggerSpec {
   outputFormat: 'raw' | 'ecs';
   logTypes: readonly string[];
   startTimeHours: number;
+  /** More trigger settings (max_parallel_requests, for instance). */
+  settings?: Record<string, unknown>;
 }
 
 export interface ProcessSample {
@@ -60,6 +62,7 @@ export class TriggerProcess {
       start_time: spec.startTimeHours,
       output_format: spec.outputFormat,
       batch_size: 500,
+      ...spec.settings,
     };
     writeFileSync(join(this.volumePath, 'trigger_configuration'), JSON.stringify(configuration));
     writeFileSync(join(this.volumePath, 'liveness_port'), '0');

@@ -243,6 +243,7 @@ describe('trigger_fetch_new_logs.json', () => {
       intake_key: 'i',
       intake_server: 'https://intake.sekoia.io',
       late_window: 30,
+      max_parallel_requests: 4,
       log_types: ['accepted_traffic', 'blocked_traffic', 'policy_events'],
       frequency: 60,
       batch_size: 500,

@@ -10,7 +10,13 @@ export type AttemptFailure =
 /** Told of every page request the client makes, once it knows how it went. */
 export interface PageAttemptObserver {
   succeeded(stream: StreamName): void;
-  failed(stream: StreamName, failure: AttemptFailure): void;
+  /** `attempt`: when the request was sent, and the Retry-After of the answer (for throttling). */
+  failed(stream: StreamName, failure: AttemptFailure, attempt?: AttemptTiming): void;
+}
+
+export interface AttemptTiming {
+  readonly sentAt: number;
+  readonly retryAfterMs?: number | undefined;
 }
 
 /** Where a failure streak goes besides the logs: the shim's Liveness (/health). */

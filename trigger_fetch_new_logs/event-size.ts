@@ -14,10 +14,17 @@ export interface FittedEvent {
 }
 
 const KEEP_CHARS = 1_000;
+/** Shared by every event that fits (most): no array per record. */
+const NOTHING_CUT: readonly string[] = Object.freeze([]);
 
 export function serializeWithinLimit(value: unknown, maxBytes = INTAKE_MAX_EVENT_BYTES): FittedEvent {
-  const json = JSON.stringify(value);
-  if (json.length * 3 <= maxBytes || Buffer.byteLength(json) <= maxBytes) return { json, truncated: [] };
+  return fitSerialized(JSON.stringify(value), value, maxBytes);
+}
+
+/** As serializeWithinLimit, for a value already serialised as `json` (the hot path serialises once). */
+export function fitSerialized(json: string, value: unknown, maxBytes = INTAKE_MAX_EVENT_BYTES): FittedEvent {
+  if (json.length * 3 <= maxBytes || Buffer.byteLength(json) <= maxBytes)
+    return { json, truncated: NOTHING_CUT };
   if (typeof value !== 'object' || value === null) {
     return { json: JSON.stringify({ truncated_value: truncateString(json, KEEP_CHARS) }), truncated: ['$'] };
   }

@@ -2,16 +2,61 @@ import { hash } from 'node:crypto';
 import { parseIsoTime } from './iso-time';
 
 /**
- * A record's identity for dedup: a hash of its whole content, keys sorted, so it does not
- * depend on the order the API lists fields in. mailID alone is not unique (one record per
- * recipient) and policy events have no id at all. Two records identical in every field share
- * an identity: dedup counts occurrences of it (see DeliveryLedger), it does not merge them.
+ * A record's identity for dedup: a hash of its serialised content (the JSON text the API's
+ * record serialises to, fields in the order the API lists them), so the text forwarded and the
+ * identity come from one serialisation. mailID alone is not unique (one record per recipient)
+ * and policy events have no id at all. Two records identical in every field share an identity:
+ * dedup counts occurrences of it (see IdentityLedger), it does not merge them.
+ *
+ * Field order: the API's order is stable in every sample, but undocumented. A record re-served
+ * with its fields in another order gets another identity and is forwarded again: a duplicate,
+ * never a loss. (Up to 3.0.0 the identity hashed a key-sorted copy; those identities, kept in a
+ * journal or a version-2 checkpoint, no longer match: the records at the window edge are sent
+ * once more at the upgrade.)
  * Throws RecordTooDeepError for a record nested deeper than MAX_RECORD_DEPTH.
  */
 export function recordKey(stream: string, record: unknown): string {
-  // One-shot hash of one string: the same digest as update(stream), update('\n'), update(json),
-  // so identities stored in checkpoints by earlier versions still match.
-  return hash('sha1', `${stream}\n${canonicalJson(record)}`, 'base64url').slice(0, 16);
+  return identityOf(stream, serializeRecord(record));
+}
+
+/** The identity of a record serialised as `json` (see recordKey). */
+export function identityOf(stream: string, json: string): string {
+  return hash('sha1', `${stream}\n${json}`, 'base64url').slice(0, 16);
+}
+
+/**
+ * The record's JSON text, as forwarded in raw output and hashed for its identity. Throws
+ * RecordTooDeepError for a record nested deeper than MAX_RECORD_DEPTH (checked only on texts
+ * long enough to hold such nesting: two characters per level at least).
+ */
+export function serializeRecord(record: unknown): string {
+  let json: string | undefined;
+  try {
+    json = jsonText(record);
+  } catch (error) {
+    // V8 serialises recursively: nesting deep enough overflows its stack.
+    if (error instanceof RangeError) throw new RecordTooDeepError();
+    throw error;
+  }
+  if (json === undefined) return 'null';
+  if (json.length >= 2 * MAX_RECORD_DEPTH && deeperThan(record, MAX_RECORD_DEPTH))
+    throw new RecordTooDeepError();
+  return json;
+}
+
+/** JSON.stringify, typed as it behaves: undefined for undefined, a function or a symbol. */
+export function jsonText(value: unknown): string | undefined {
+  return JSON.stringify(value);
+}
+
+/** Whether `value` nests objects or arrays more than `limit` levels deep (no copy, stops early). */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit <= 0) return true;
+  for (const member of Array.isArray(value) ? value : Object.values(value)) {
+    if (deeperThan(member, limit - 1)) return true;
+  }
+  return false;
 }
 
 /**

@@ -14,6 +14,7 @@ export interface FetchNewLogsConfiguration {
   start_time: number;
   timedelta: number;
   late_window?: number;
+  max_parallel_requests?: number;
   output_format: 'raw' | 'ecs';
 }
 
@@ -34,7 +35,12 @@ export interface CollectorSettings {
   /** How late a log may become visible in the API and still be collected (0: no re-reads). */
   readonly lateWindowMs: number;
   readonly outputFormat: 'raw' | 'ecs';
+  /** Most windows (hence page requests) one stream reads at once while catching up. */
+  readonly maxParallelRequests?: number;
 }
+
+/** max_parallel_requests when absent (configurations written before the setting existed). */
+export const DEFAULT_MAX_PARALLEL_REQUESTS = 4;
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -57,6 +63,7 @@ export function toCollectorSettings(config: FetchNewLogsConfiguration): {
     // Absent in configurations written before the setting existed: its default.
     lateWindowMs: (config.late_window ?? 30) * MINUTE,
     outputFormat: config.output_format,
+    maxParallelRequests: config.max_parallel_requests ?? DEFAULT_MAX_PARALLEL_REQUESTS,
   };
   return { settings, warnings: serviceUrl.warning === undefined ? [] : [serviceUrl.warning] };
 }

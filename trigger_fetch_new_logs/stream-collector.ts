@@ -10,12 +10,21 @@ import {
   type Logger,
   type Sleep,
 } from '@sekoia/automation-sdk-shim';
+import { AdaptiveConcurrency } from './adaptive-concurrency';
 import type { CheckpointBook, SetAsideRange, StreamCheckpoint } from './checkpoint';
-import { serializeWithinLimit } from './event-size';
+import { fitSerialized, type FittedEvent } from './event-size';
 import { IdentityLedger, type LedgerEntry } from './identity-ledger';
 import { LedgerJournal } from './ledger-journal';
 import type { StreamMetrics } from './metrics';
-import { recordKey, recordTime, safeRecordForm } from './record-identity';
+import { prefetch, type Prefetched } from './prefetch';
+import {
+  identityOf,
+  jsonText,
+  recordKey,
+  recordTime,
+  safeRecordForm,
+  serializeRecord,
+} from './record-identity';
 import { dueReread, rereadAges, scheduleReread } from './reread-schedule';
 import type { CollectorSettings } from './settings';
 import type { StreamDefinition } from './streams';
@@ -29,6 +38,7 @@ import {
   planWindow,
   type PlannedWindow,
 } from './window-planner';
+import { readInParallel, WindowRun, type RunWindow } from './window-scheduler';
 
 /** Reads every page of a window. TmesClient.pages, or a stand-in in unit tests. */
 export type PageSource = (
@@ -65,6 +75,12 @@ export interface CollectorLimits {
   setAsideMaxRetryMs: number;
   /** The identity journal is compacted once its segments hold this many entries (or the ledger's size). */
   compactionMinEntries: number;
+  /**
+   * Windows are read side by side only while the stream is more than this many (adapted)
+   * windows behind; a parallel run cuts its backlog into at least 2 × max_parallel_requests
+   * windows, so that K of them can be in flight.
+   */
+  parallelBehindWindows: number;
 }
 
 export const DEFAULT_LIMITS: CollectorLimits = {
@@ -84,6 +100,7 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   setAsideRetryMs: 10 * 60_000,
   setAsideMaxRetryMs: 6 * 3_600_000,
   compactionMinEntries: 2_000,
+  parallelBehindWindows: 2,
 };
 
 export interface StreamCollectorOptions {
@@ -99,9 +116,18 @@ export interface StreamCollectorOptions {
   sleep: Sleep;
   logger: Logger;
   random?: () => number;
-  /** What is forwarded for a record: itself (raw) or its ECS document. */
-  encode: (record: unknown) => unknown;
+  /**
+   * What is forwarded for a record: its ECS document, for instance. Absent: the record itself
+   * (raw), whose JSON text is then serialised once for both its identity and the event.
+   */
+  encode?: ((record: unknown) => unknown) | undefined;
   limits?: Partial<CollectorLimits>;
+  /**
+   * How many windows may be read at once (K, adapted). Absent: one per `max_parallel_requests`
+   * (settings), told of nothing but page waits. The trigger passes one the TMES client's
+   * observer also tells of 429/5xx answers.
+   */
+  concurrency?: AdaptiveConcurrency;
 }
 
 /** The indexes of the events an intake error says were acknowledged (or discarded for good). */
@@ -134,6 +160,19 @@ export class StreamCollector {
   /** The last checkpoint could not be saved (storage down): save it before forwarding more. */
   private unsaved = false;
   private readonly ledger = new IdentityLedger();
+  /**
+   * Occurrences queued or being forwarded, not yet acknowledged, by every read in flight in
+   * this stream: windows read side by side overlap at their edges, and a record one read has
+   * claimed must count for the others, or it would go out twice.
+   */
+  private readonly claims = new Map<string, number>();
+  readonly concurrency: AdaptiveConcurrency;
+  /** Longest window of the parallel run in progress (its backlog cut in 2 × max windows at least). */
+  private runSpanMs = Number.POSITIVE_INFINITY;
+  /** A parallel run failed: windows are read one at a time until one completes. */
+  private sequentialUntilSuccess = false;
+  /** Journal writes and compactions, one at a time (reads side by side deliver concurrently). */
+  private journalTurn: Promise<unknown> = Promise.resolve();
   private readonly journal: LedgerJournal;
   private loaded = false;
   private readonly ages: number[];
@@ -164,6 +203,9 @@ export class StreamCollector {
       this.limits.compactionMinEntries,
     );
     this.ages = rereadAges(options.settings.lateWindowMs);
+    this.concurrency =
+      options.concurrency ??
+      new AdaptiveConcurrency({ max: options.settings.maxParallelRequests ?? 1, clock: options.clock });
   }
 
   get name(): StreamDefinition['name'] {
@@ -209,7 +251,7 @@ export class StreamCollector {
     await this.ready(signal);
     // Forwarding on while saves fail would let a kill repeat everything since the last save;
     // retrying the saves first keeps that to the batch in flight.
-    await this.journal.retry(signal);
+    await this.serially(() => this.journal.retry(signal));
     if (this.unsaved) await this.commit();
     const now = this.now();
     const retry = this.checkpoint.setAside.find((r) => r.retryAt <= now);
@@ -232,7 +274,7 @@ export class StreamCollector {
     const migrated = this.checkpoint.migrated;
     if (migrated !== undefined && migrated.length > 0) {
       for (const [key, count, time] of migrated) this.ledger.add(key, count, time);
-      await this.journal.append(migrated, signal);
+      await this.serially(() => this.journal.append(migrated, signal));
     }
     this.checkpoint = withoutMigrated(this.checkpoint);
     this.loaded = true;
@@ -258,6 +300,10 @@ export class StreamCollector {
       await this.commit();
     }
     if (plan.window === undefined) return true;
+    if (this.parallelReady(plan.window)) {
+      await this.readSideBySide(signal);
+      return false;
+    }
     const window = plan.window;
     if (this.isolated(window)) await this.probeNeighbour(window, signal);
     this.checkpoint = { ...this.checkpoint, window: { start: window.start, end: window.end } };
@@ -270,6 +316,7 @@ export class StreamCollector {
       throw error;
     }
     this.failing = undefined;
+    this.sequentialUntilSuccess = false;
     await this.complete(window);
     this.spanMs = nextSpan(
       window.end - window.start,
@@ -280,6 +327,97 @@ export class StreamCollector {
     );
     this.bisected(window);
     return window.caughtUp;
+  }
+
+  /**
+   * Windows are read side by side while the stream is far behind (a backlog): not for a
+   * window an earlier run left half-read (resumed as it was), nor while a window keeps failing
+   * (the sequential path narrows it), nor when max_parallel_requests is 1.
+   */
+  private parallelReady(window: PlannedWindow): boolean {
+    if (this.concurrency.max <= 1 || window.resumed || this.failing !== undefined) return false;
+    if (this.sequentialUntilSuccess) return false;
+    const behind = this.now() - this.options.settings.delayMs - this.checkpoint.cursor;
+    return behind > this.limits.parallelBehindWindows * this.spanMs;
+  }
+
+  /**
+   * Reads consecutive windows side by side (see readInParallel). The head's `window` covers
+   * every window in flight, from the cursor to the furthest end: a kill resumes that range,
+   * and the ledger drops what was acknowledged in it.
+   */
+  private async readSideBySide(signal: AbortSignal): Promise<void> {
+    const run = new WindowRun(this.checkpoint.cursor, this.limits.overlapMs);
+    const behind = this.now() - this.options.settings.delayMs - this.checkpoint.cursor;
+    this.runSpanMs = Math.max(this.limits.minWindowMs, Math.ceil(behind / (2 * this.concurrency.max)));
+    try {
+      await readInParallel({
+        run,
+        concurrency: this.concurrency,
+        sleep: this.options.sleep,
+        signal,
+        next: (r) => this.nextParallelWindow(r),
+        read: (window) => this.read(window, 'window', signal),
+        advance: (done) => this.advanceOver(done, run),
+      });
+    } catch (error) {
+      if (isAbort(error, signal) || isFatal(error)) throw error;
+      // The next attempt plans from the cursor, one window at a time (and narrows a window
+      // that keeps failing); the ledger keeps what was acknowledged beyond the cursor.
+      const { window: _w, ...rest } = this.checkpoint;
+      this.checkpoint = rest;
+      this.sequentialUntilSuccess = true;
+      await this.commit().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The next window of a parallel run, or undefined when the run should stop starting windows. */
+  private nextParallelWindow(run: WindowRun): TimeWindow | undefined {
+    const now = this.now();
+    const { settings } = this.options;
+    if (this.checkpoint.setAside.some((r) => r.retryAt <= now)) return undefined;
+    if (dueReread(this.checkpoint.rereads, now, this.ages, settings.frequencyMs) !== undefined)
+      return undefined;
+    const start = run.nextStart;
+    if (start < horizonAt(now, this.limits.horizonMarginMs)) return undefined;
+    const span = Math.min(this.spanMs, this.runSpanMs);
+    // Down to the last window: that one (caught up) is read on its own, then the stream waits.
+    if (now - settings.delayMs - start <= span) return undefined;
+    const end = start + span;
+    this.checkpoint = { ...this.checkpoint, window: { start: this.checkpoint.cursor, end } };
+    return { start, end };
+  }
+
+  /** Windows complete from the cursor on: move it over them, schedule their re-reads, save. */
+  private async advanceOver(done: readonly RunWindow[], run: WindowRun): Promise<void> {
+    let { cursor, rereads } = this.checkpoint;
+    for (const window of done) {
+      const end = this.safeEnd(window);
+      rereads = scheduleReread(
+        rereads,
+        { start: window.start, end },
+        0,
+        this.now(),
+        this.ages,
+        this.options.settings.frequencyMs,
+        this.limits.overlapMs + this.limits.edgeSlackMs,
+      );
+      cursor = end - this.limits.overlapMs;
+      this.spanMs = densitySpan(window, this.limits);
+    }
+    const { window: _w, ...rest } = this.checkpoint;
+    const furthest = run.furthest;
+    this.checkpoint = {
+      ...rest,
+      cursor,
+      rereads,
+      ...(furthest === undefined ? {} : { window: { start: cursor, end: furthest } }),
+    };
+    // The head first: identities are forgotten (and compacted away) only once the cursor that
+    // makes them useless is durable, or a kill in between would send them again.
+    await this.commit();
+    await this.prune();
   }
 
   /** A pass of the late-log schedule over one (coalesced) range already read. */
@@ -311,8 +449,8 @@ export class StreamCollector {
       this.options.settings.frequencyMs,
       this.limits.overlapMs + this.limits.edgeSlackMs,
     );
-    await this.prune(signal);
     await this.commit();
+    await this.prune(signal);
   }
 
   /** Takes `read` out of the pending range it was cut from (the rest stays at the same pass). */
@@ -374,14 +512,17 @@ export class StreamCollector {
       },
     );
     this.checkpoint = { ...this.checkpoint, setAside: others() };
-    await this.prune(signal);
     await this.commit();
+    await this.prune(signal);
   }
 
   /**
-   * Reads every page of `range`. The n-th occurrence of an identity in this read is forwarded
-   * only if more than (delivered + already queued) occurrences were listed: identical records
-   * go out as many times as the API lists them, and re-reads drop exactly what was delivered.
+   * Reads every page of `range`, one page ahead (the next page is requested while this one is
+   * forwarded). The n-th occurrence of an identity in this read is forwarded only if more than
+   * (delivered + claimed) occurrences exist, claimed meaning queued or being forwarded by any
+   * read of this stream: identical records go out as many times as the API lists them, re-reads
+   * drop exactly what was delivered, and windows read side by side never both send the records
+   * of their common edge.
    */
   private async read(
     range: { start: number; end: number },
@@ -393,38 +534,44 @@ export class StreamCollector {
     const batch = new PendingBatch();
     let records = 0;
     this.readFailed = false;
-    let iterator: AsyncIterator<WindowPage> | undefined;
-    for (;;) {
-      let next: IteratorResult<WindowPage>;
-      try {
-        iterator ??= pages(stream, range, settings.pageSize, signal)[Symbol.asyncIterator]();
-        next = await iterator.next();
-      } catch (error) {
-        this.readFailed = true;
-        throw error;
+    let iterator: AsyncIterator<Prefetched<WindowPage>> | undefined;
+    try {
+      for (;;) {
+        let next: IteratorResult<Prefetched<WindowPage>>;
+        try {
+          iterator ??= prefetch(pages(stream, range, settings.pageSize, signal))[Symbol.asyncIterator]();
+          next = await iterator.next();
+        } catch (error) {
+          this.readFailed = true;
+          throw error;
+        }
+        if (next.done === true) break;
+        const { value: page, waited } = next.value;
+        this.concurrency.answered(waited);
+        // A read restarted from the window's start: what it lists again is counted afresh.
+        if (page.restart) occurrences.clear();
+        if (kind === 'window') this.checkHorizon(range);
+        metrics.page(this.name);
+        if (kind !== 'window') metrics.rereadPage(this.name);
+        metrics.collected(this.name, page.logs.length);
+        records += page.logs.length;
+        let duplicates = 0;
+        for (const record of page.logs) {
+          if (!this.take(record, range, kind, occurrences, batch)) duplicates++;
+          if (batch.full(this.limits)) await this.flush(batch);
+        }
+        if (duplicates > 0) metrics.duplicates(this.name, duplicates);
+        this.warnAboutNonRecords(page.logs);
       }
-      if (next.done === true) break;
-      const page = next.value;
-      // A read restarted from the window's start: what it lists again is counted afresh.
-      if (page.restart) occurrences.clear();
-      if (kind === 'window') this.checkHorizon(range);
-      metrics.page(this.name);
-      if (kind !== 'window') metrics.rereadPage(this.name);
-      metrics.collected(this.name, page.logs.length);
-      records += page.logs.length;
-      let duplicates = 0;
-      for (const record of page.logs) {
-        if (!this.take(record, range, kind, occurrences, batch)) duplicates++;
-        if (batch.full(this.limits)) await this.flush(batch);
-      }
-      if (duplicates > 0) metrics.duplicates(this.name, duplicates);
-      this.warnAboutNonRecords(page.logs);
+      await this.flush(batch);
+    } finally {
+      // Claims of a read that stopped (failure, abort) go: another read must forward them.
+      this.release(batch.take().keys);
     }
-    await this.flush(batch);
     return records;
   }
 
-  /** Queues `record` unless it was delivered (or queued) as often as this read listed it. */
+  /** Queues `record` unless it was delivered (or claimed) as often as this read listed it. */
   private take(
     record: unknown,
     range: { start: number; end: number },
@@ -435,24 +582,28 @@ export class StreamCollector {
     const recordAt = recordTime(record);
     // No usable time: it ages out with the range it was read in.
     const time = Math.min(recordAt, range.end);
+    // One serialisation: the identity is hashed from it, and in raw output it is the event.
+    let json: string | undefined;
     let key: string;
     let poison: unknown;
     try {
-      key = recordKey(this.name, record);
+      json = serializeRecord(record);
+      key = identityOf(this.name, json);
     } catch (error) {
       poison = error;
       key = recordKey(this.name, safeRecordForm(record));
     }
     const n = (occurrences.get(key) ?? 0) + 1;
     occurrences.set(key, n);
-    if (n <= this.ledger.count(key) + batch.queued(key)) return false;
-    const event = this.encodeSafely(record, poison);
+    if (n <= this.ledger.count(key) + (this.claims.get(key) ?? 0)) return false;
+    const event = this.encodeSafely(record, json, poison);
     if (event === undefined) return true;
+    this.claims.set(key, (this.claims.get(key) ?? 0) + 1);
     // Only the late-log passes measure lateness: a set-aside window read again hours later
     // ('retry') finds records the API listed on time, which are not late logs.
     const lateSeconds =
       kind !== 'reread' ? undefined : Math.max(0, (this.now() - Math.min(recordAt, this.now())) / 1000);
-    batch.add({ key, time, ...(lateSeconds === undefined ? {} : { lateSeconds }) }, event);
+    batch.add(key, time, event, lateSeconds);
     return true;
   }
 
@@ -461,10 +612,10 @@ export class StreamCollector {
    * normaliser failure) goes out in a safe form (JSON data only, depth-limited, deeper parts
    * replaced by a marker) with an error log and a metric; the rest of the batch goes on.
    */
-  private encodeSafely(record: unknown, poison: unknown): string | undefined {
+  private encodeSafely(record: unknown, json: string | undefined, poison: unknown): string | undefined {
     if (poison === undefined) {
       try {
-        return this.encode(record);
+        return this.encode(record, json ?? serialize(record));
       } catch (error) {
         poison = error;
       }
@@ -496,7 +647,7 @@ export class StreamCollector {
 
   private encodeOrRaw(safe: unknown): string {
     try {
-      return this.encode(safe);
+      return this.encode(safe, serialize(safe));
     } catch {
       return JSON.stringify(safe);
     }
@@ -504,18 +655,32 @@ export class StreamCollector {
 
   /** Entries of `logs` that are not objects are still forwarded (nothing is dropped), but said. */
   private warnAboutNonRecords(logs: readonly unknown[]): void {
-    const odd = logs.filter((r) => typeof r !== 'object' || r === null || Array.isArray(r));
-    if (odd.length === 0) return;
-    const kinds = [...new Set(odd.map((r) => (r === null ? 'null' : Array.isArray(r) ? 'array' : typeof r)))];
+    let odd = 0;
+    for (const r of logs) if (typeof r !== 'object' || r === null || Array.isArray(r)) odd++;
+    if (odd === 0) return;
+    const kinds = [
+      ...new Set(
+        logs
+          .filter((r) => typeof r !== 'object' || r === null || Array.isArray(r))
+          .map((r) => (r === null ? 'null' : Array.isArray(r) ? 'array' : typeof r)),
+      ),
+    ];
     this.options.logger.log(
       'warning',
-      `${this.name}: the API returned ${odd.length} log entr${odd.length === 1 ? 'y' : 'ies'} that are not JSON objects (${kinds.join(', ')}); forwarded as they are.`,
+      `${this.name}: the API returned ${odd} log entr${odd === 1 ? 'y' : 'ies'} that are not JSON objects (${kinds.join(', ')}); forwarded as they are.`,
       { stream: this.name },
     );
   }
 
-  private encode(record: unknown): string {
-    const fitted = serializeWithinLimit(this.options.encode(record));
+  /** The event's text: the record's own (raw, already serialised) or its encoded form's. */
+  private encode(record: unknown, json: string): string {
+    const { encode } = this.options;
+    let fitted: FittedEvent;
+    if (encode === undefined) fitted = fitSerialized(json, record);
+    else {
+      const document = encode(record);
+      fitted = fitSerialized(serialize(document), document);
+    }
     if (fitted.truncated.length > 0) {
       this.options.metrics.truncated(this.name, 1);
       this.options.logger.log(
@@ -533,43 +698,63 @@ export class StreamCollector {
    */
   private async flush(batch: PendingBatch): Promise<void> {
     if (batch.size === 0) return;
-    const { items, events } = batch.take();
+    const taken = batch.take();
     try {
-      await this.options.forward(events);
+      await this.options.forward(taken.events);
     } catch (error) {
-      const acknowledged = acknowledgedIndexes(error)
-        .map((i) => items[i])
-        .filter((item) => item !== undefined);
-      if (acknowledged.length > 0) await this.delivered(acknowledged);
+      const acknowledged = new Set(acknowledgedIndexes(error));
+      const part = taken.select((i) => acknowledged.has(i));
+      // What was not acknowledged is claimed no more: a later read forwards it.
+      this.release(taken.select((i) => !acknowledged.has(i)).keys);
+      if (part.keys.length > 0) await this.delivered(part);
       throw error;
     }
-    await this.delivered(items);
+    await this.delivered(taken);
   }
 
-  private async delivered(items: readonly BatchItem[]): Promise<void> {
+  /**
+   * The intake acknowledged these: in the ledger (the claims handed over in the same turn, so
+   * delivered + claimed never dips), then journaled. In memory first: even if the journal cannot
+   * be written now, this process never sends them again; the write is retried before anything
+   * else is forwarded.
+   */
+  private async delivered(taken: TakenBatch): Promise<void> {
     const counts = new Map<string, { count: number; time: number }>();
-    for (const { key, time } of items) {
+    const { keys, times } = taken;
+    keys.forEach((key, i) => {
       const entry = counts.get(key);
-      if (entry === undefined) counts.set(key, { count: 1, time });
+      if (entry === undefined) counts.set(key, { count: 1, time: times[i] ?? Number.POSITIVE_INFINITY });
       else entry.count++;
-    }
-    const entries: LedgerEntry[] = [...counts].map(([key, { count, time }]) => [key, count, time]);
-    // In memory first: even if the journal cannot be written now, this process never sends
-    // them again; the journal write is retried before anything else is forwarded.
-    for (const [key, count, time] of entries) this.ledger.add(key, count, time);
-    this.options.metrics.forwarded(this.name, items.length);
-    this.reportLate(items);
-    await this.journal.append(entries);
+    });
+    const entries: LedgerEntry[] = [];
+    for (const [key, { count, time }] of counts) entries.push([key, count, time]);
+    this.options.metrics.forwarded(this.name, keys.length);
+    this.reportLate(taken.late);
+    // The ledger and the journal change in one turn: a compaction snapshots both or neither.
+    await this.serially(async () => {
+      for (const [key, count, time] of entries) this.ledger.add(key, count, time);
+      this.release(keys);
+      await this.journal.append(entries);
+    });
     await this.commit();
   }
 
-  private reportLate(items: readonly BatchItem[]): void {
-    const late = items.filter((i) => i.lateSeconds !== undefined);
+  /** Drops one claim per key listed. */
+  private release(keys: readonly string[]): void {
+    for (const key of keys) {
+      const left = (this.claims.get(key) ?? 0) - 1;
+      if (left > 0) this.claims.set(key, left);
+      else this.claims.delete(key);
+    }
+  }
+
+  private reportLate(seconds: readonly number[]): void {
+    const late = seconds.filter((s) => !Number.isNaN(s));
     if (late.length === 0) return;
-    for (const item of late) this.options.metrics.late(this.name, item.lateSeconds ?? 0);
+    for (const s of late) this.options.metrics.late(this.name, s);
     if (this.warnedLate) return;
     this.warnedLate = true;
-    const worst = Math.round(Math.max(...late.map((i) => i.lateSeconds ?? 0)));
+    const worst = Math.round(Math.max(...late));
     this.options.logger.log(
       'warning',
       `${this.name}: the API listed ${late.length} log(s) late, the latest about ${worst} s after their time; re-reading recent periods collected them. Logs listed more than late_window (${Math.round(this.options.settings.lateWindowMs / 60_000)} min) late would be missed: raise it if this lateness grows.`,
@@ -594,8 +779,10 @@ export class StreamCollector {
         this.limits.overlapMs + this.limits.edgeSlackMs,
       ),
     };
-    await this.prune();
+    // The head first: identities are forgotten (and compacted away) only once the cursor that
+    // makes them useless is durable, or a kill in between would send them again.
     await this.commit();
+    await this.prune();
   }
 
   /**
@@ -609,7 +796,7 @@ export class StreamCollector {
     const before = oldest - this.limits.edgeSlackMs;
     const margin = this.limits.edgeSlackMs;
     this.ledger.prune(before, (t) => c.setAside.some((r) => t >= r.start - margin && t <= r.end + margin));
-    await this.journal.compactIfDue(this.ledger, signal);
+    await this.serially(() => this.journal.compactIfDue(this.ledger, signal));
   }
 
   /** Counts a failed read; true once the same range failed narrowAfterFailures times in a row. */
@@ -755,12 +942,34 @@ export class StreamCollector {
     return (this.options.planningClock ?? this.options.clock).now();
   }
 
+  /**
+   * Runs `task` after every journal task queued before it. A compaction snapshots the ledger:
+   * identities added to it must be journaled before or inside the snapshot, never after it
+   * (loading would count them twice).
+   */
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const turn = this.journalTurn.then(task, task);
+    this.journalTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
   /** Saves the checkpoint head; until that succeeds, step() retries it before anything else. */
   private async commit(): Promise<void> {
     this.unsaved = true;
     await this.options.book.commit(this.name, this.checkpoint);
     this.unsaved = false;
   }
+}
+
+/**
+ * The window length that would hold about targetRecordsPerWindow records at the density just
+ * read. In a parallel run windows are planned before the previous ones complete: growing by 2x
+ * per completion (nextSpan) would keep a dense backlog in one-page windows for generations.
+ */
+function densitySpan(window: RunWindow, limits: CollectorLimits): number {
+  const width = window.end - window.start;
+  const span = window.records === 0 ? width * 2 : (width * limits.targetRecordsPerWindow) / window.records;
+  return Math.round(Math.min(limits.maxSpanMs, Math.max(limits.minWindowMs, span)));
 }
 
 function withoutMigrated(checkpoint: StreamCheckpoint): StreamCheckpoint {
@@ -772,33 +981,32 @@ function span(range: { start: number; end: number }): string {
   return `${new Date(range.start).toISOString()} – ${new Date(range.end).toISOString()}`;
 }
 
-interface BatchItem {
-  key: string;
-  time: number;
-  /** Found by a re-read pass: how long after its time. */
-  lateSeconds?: number;
+/** A batch taken for forwarding: events and the identities (and times) they stand for. */
+interface TakenBatch {
+  readonly keys: string[];
+  readonly times: number[];
+  readonly events: string[];
+  /** Found by a re-read pass: how long after its time (seconds), NaN for the others; by index. */
+  readonly late: number[];
 }
 
-/** Events waiting to be forwarded, with the identities they stand for. */
+/** Events waiting to be forwarded, as parallel arrays (no object per record). */
 class PendingBatch {
-  private items: BatchItem[] = [];
+  private keys: string[] = [];
+  private times: number[] = [];
   private events: string[] = [];
-  private readonly queuedCounts = new Map<string, number>();
+  private late: number[] = [];
   private bytes = 0;
 
   get size(): number {
     return this.events.length;
   }
 
-  /** How many occurrences of `key` wait in this batch. */
-  queued(key: string): number {
-    return this.queuedCounts.get(key) ?? 0;
-  }
-
-  add(item: BatchItem, event: string): void {
-    this.items.push(item);
+  add(key: string, time: number, event: string, lateSeconds: number | undefined): void {
+    this.keys.push(key);
+    this.times.push(time);
     this.events.push(event);
-    this.queuedCounts.set(item.key, this.queued(item.key) + 1);
+    this.late.push(lateSeconds ?? Number.NaN);
     this.bytes += event.length;
   }
 
@@ -806,12 +1014,34 @@ class PendingBatch {
     return this.events.length >= limits.batchEvents || this.bytes >= limits.batchBytes;
   }
 
-  take(): { items: BatchItem[]; events: string[] } {
-    const taken = { items: this.items, events: this.events };
-    this.items = [];
+  take(): TakenBatch & { select(keep: (index: number) => boolean): TakenBatch } {
+    const { keys, times, events, late } = this;
+    this.keys = [];
+    this.times = [];
     this.events = [];
-    this.queuedCounts.clear();
+    this.late = [];
     this.bytes = 0;
-    return taken;
+    return {
+      keys,
+      times,
+      events,
+      late,
+      select: (keep) => {
+        const part: TakenBatch = { keys: [], times: [], events: [], late: [] };
+        keys.forEach((key, i) => {
+          if (!keep(i)) return;
+          part.keys.push(key);
+          part.times.push(times[i] ?? Number.POSITIVE_INFINITY);
+          part.events.push(events[i] ?? '');
+          part.late.push(late[i] ?? Number.NaN);
+        });
+        return part;
+      },
+    };
   }
+}
+
+/** JSON text of an encoded record (an ECS document: plain data). */
+function serialize(value: unknown): string {
+  return jsonText(value) ?? 'null';
 }

@@ -185,7 +185,7 @@ export class TmesClient {
       return response;
     };
     const decision = await exchange(request, this.rules(stream.name, { token, sentAt }), signal);
-    this.report(stream.name, decision);
+    this.report(stream.name, decision, sentAt);
     return decision;
   }
 
@@ -207,7 +207,7 @@ export class TmesClient {
   }
 
   /** Tells the observer: an answer it can use, or a fatal one, means the API is reachable. */
-  private report(stream: StreamName, decision: RetryDecision<PageAnswer>): void {
+  private report(stream: StreamName, decision: RetryDecision<PageAnswer>, sentAt: number): void {
     const { observer } = this.options;
     if (observer === undefined) return;
     if (decision.kind === 'success' || (decision.kind === 'failure' && isFatal(decision.error))) {
@@ -220,7 +220,12 @@ export class TmesClient {
       return;
     }
     const status = (error as { http?: HttpFacts }).http?.status;
-    observer.failed(stream, status === 200 ? { kind: 'body' } : { kind: 'status', status: status ?? 0 });
+    // When it was sent and its Retry-After: the stream's adaptive concurrency reacts to throttling.
+    const retryAfterMs = decision.kind === 'retryable' ? decision.afterMs : undefined;
+    observer.failed(stream, status === 200 ? { kind: 'body' } : { kind: 'status', status: status ?? 0 }, {
+      sentAt,
+      retryAfterMs,
+    });
   }
 
   private request(

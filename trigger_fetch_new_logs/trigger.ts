@@ -9,7 +9,9 @@ import {
 } from '@sekoia/automation-sdk-shim';
 import type { AxiosInstance } from 'axios';
 import triggerManifest from '../trigger_fetch_new_logs.json';
+import { AdaptiveConcurrency } from './adaptive-concurrency';
 import { ApiStallWatch, DEFAULT_STALL_THRESHOLD_MS } from './api-stall-watch';
+import { ThrottleObserver } from './throttle-observer';
 import { CheckpointBook } from './checkpoint';
 import { StreamMetrics } from './metrics';
 import { probeServerClock } from './server-clock-probe';
@@ -77,12 +79,18 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     const book = new CheckpointBook(this.store, this.logger);
     await book.load(signal);
     const serverTime = new ServerTime(this.clock);
-    const client = this.tmesClient(settings, serverTime);
+    const concurrency = new Map(
+      settings.streams.map((name) => [
+        name,
+        new AdaptiveConcurrency({ max: settings.maxParallelRequests ?? 1, clock: this.clock }),
+      ]),
+    );
+    const client = this.tmesClient(settings, serverTime, concurrency);
     // Before the first window is planned: its cursor must come from the server's clock too.
     const [first] = settings.streams;
     if (first !== undefined) await probeServerClock(client, STREAMS[first], serverTime, this.logger, signal);
     const collectors = settings.streams.map((name) =>
-      this.collector(name, settings, book, client, serverTime),
+      this.collector(name, settings, book, client, serverTime, concurrency.get(name)),
     );
     // A bug escaping one stream stops its siblings too, so run() is never re-entered while
     // an earlier generation of collectors is still running.
@@ -134,14 +142,19 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
   }
 
   /** One client for every stream (a read's state lives in its pages() generator). */
-  private tmesClient(settings: CollectorSettings, serverTime: ServerTime): TmesClient {
-    const observer = new ApiStallWatch({
+  private tmesClient(
+    settings: CollectorSettings,
+    serverTime: ServerTime,
+    concurrency: ReadonlyMap<StreamName, AdaptiveConcurrency>,
+  ): TmesClient {
+    const stallWatch = new ApiStallWatch({
       clock: this.clock,
       logger: this.logger,
       host: new URL(settings.baseUrl).host,
       thresholdMs: this.apiStallThresholdMs,
       health: this.liveness,
     });
+    const observer = new ThrottleObserver(stallWatch, concurrency);
     return new TmesClient({
       baseUrl: settings.baseUrl,
       username: settings.username,
@@ -163,8 +176,10 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     book: CheckpointBook,
     client: TmesClient,
     serverTime: ServerTime,
+    concurrency: AdaptiveConcurrency | undefined,
   ): StreamCollector {
-    const encode = settings.outputFormat === 'ecs' ? (r: unknown) => normalize(r, name) : (r: unknown) => r;
+    // Raw: no encoder, the record's own JSON text is forwarded (serialised once).
+    const encode = settings.outputFormat === 'ecs' ? (r: unknown) => normalize(r, name) : undefined;
     return new StreamCollector(
       {
         stream: STREAMS[name],
@@ -183,6 +198,7 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
         logger: this.logger,
         encode,
         limits: this.collectorLimits,
+        ...(concurrency === undefined ? {} : { concurrency }),
       },
       book.get(name),
     );

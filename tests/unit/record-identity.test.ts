@@ -3,9 +3,11 @@ import {
   DEPTH_MARKER,
   RecordTooDeepError,
   canonicalJson,
+  identityOf,
   recordKey,
   recordTime,
   safeRecordForm,
+  serializeRecord,
 } from '../../trigger_fetch_new_logs/record-identity';
 
 /** The definition canonicalJson must keep to: keys sorted object by object, joined field by field. */
@@ -22,14 +24,16 @@ function fieldByField(value: unknown): string {
 describe('recordKey', () => {
   const a = { mailID: 'm1', recipient: 'a@x', genTime: '2026-01-01T00:00:00Z', action: 'Delivered' };
 
-  it('does not depend on key order', () => {
+  it('comes from the serialised record: another field order is another identity (a duplicate, never a loss)', () => {
     const reordered = {
       action: 'Delivered',
       genTime: '2026-01-01T00:00:00Z',
       recipient: 'a@x',
       mailID: 'm1',
     };
-    expect(recordKey('accepted_traffic', a)).toBe(recordKey('accepted_traffic', reordered));
+    expect(recordKey('accepted_traffic', a)).toBe(identityOf('accepted_traffic', JSON.stringify(a)));
+    expect(recordKey('accepted_traffic', a)).toBe(recordKey('accepted_traffic', { ...a }));
+    expect(recordKey('accepted_traffic', a)).not.toBe(recordKey('accepted_traffic', reordered));
   });
 
   it('tells apart the per-recipient records of one mail (same mailID)', () => {
@@ -42,9 +46,10 @@ describe('recordKey', () => {
     expect(recordKey('accepted_traffic', a)).not.toBe(recordKey('blocked_traffic', a));
   });
 
-  it('keeps the identities earlier versions stored in checkpoints', () => {
+  it('is pinned: identities are kept in the journal across versions', () => {
     const record = { ...a, attachments: [{ sha256: 'ab', fileName: 'é.pdf' }] };
-    expect(recordKey('accepted_traffic', record)).toBe('gbfpRz-rwDGQB_ZQ');
+    expect(serializeRecord(record)).toBe(JSON.stringify(record));
+    expect(recordKey('accepted_traffic', record)).toBe('UesDOLPZqt8kAw-5');
   });
 
   it('writes any JSON value exactly as the field-by-field definition', () => {

@@ -39,6 +39,7 @@ const FIELDS: { readonly [K in keyof Configuration]-?: Field<Configuration[K]> }
   start_time: { type: 'integer', optional: false },
   timedelta: { type: 'integer', optional: false },
   late_window: { type: 'integer', optional: true },
+  max_parallel_requests: { type: 'integer', optional: true },
   output_format: { type: 'string', optional: false, values: ['raw', 'ecs'] },
 };
 
