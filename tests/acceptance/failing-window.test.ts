@@ -2,7 +2,7 @@ import { ApiProxy } from '../helpers/api-proxy';
 import { checkDelivery } from '../helpers/late-traffic';
 import { Harness, HOUR, NOW } from '../integration/harness';
 
-jest.setTimeout(40_000);
+jest.setTimeout(120_000);
 
 const MINUTE = 60_000;
 

@@ -4,7 +4,7 @@ import { ApiProxy } from '../helpers/api-proxy';
 import { checkDelivery } from '../helpers/late-traffic';
 import { Harness, HOUR, NOW } from '../integration/harness';
 
-jest.setTimeout(40_000);
+jest.setTimeout(120_000);
 
 const MINUTE = 60_000;
 const POISON_AT = NOW + 5 * MINUTE;

@@ -1,7 +1,7 @@
 import { Harness, HOUR, NOW } from '../integration/harness';
 import { DeliveryLedger, storedIdentities, streamIndex, type AcceptedBatch } from './delivery-ledger';
 
-jest.setTimeout(40_000);
+jest.setTimeout(120_000);
 
 const INTAKE_OUTAGE_MS = 30_000;
 /** Intake batch numbers (0-based, counted over all generations) at which a generation is killed. */

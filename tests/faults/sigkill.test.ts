@@ -7,7 +7,7 @@ import { HOUR } from '../integration/harness';
 import { spawnTrigger, stopChild, waitFor, type ChildTrigger } from './child-trigger';
 import { DeliveryLedger, storedIdentities, streamIndex, type AcceptedBatch } from './delivery-ledger';
 
-jest.setTimeout(40_000);
+jest.setTimeout(120_000);
 
 const API_KEY = 'child-api-key-5f3a9c';
 const INTAKE_KEY = 'child-intake-key-71be04';
