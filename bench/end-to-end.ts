@@ -1,12 +1,9 @@
-import { planCpus, pin, type CpuPlan } from './cpu-pinning';
+import { startBacklog } from './backlog';
+import { planCpus, type CpuPlan } from './cpu-pinning';
 import { jsonRoundTripRate } from './cpu-limit';
 import { drain, type DrainResult } from './drain';
-import { IntakeCounter } from './intake-counter';
-import { SimulatorProcess } from './simulator-process';
 import { figure, round, type BenchResult } from './stats';
 import { STREAM_NAMES } from '../trigger_fetch_new_logs/streams';
-
-const HOUR = 3_600_000;
 
 export interface EndToEndOptions {
   records: number;
@@ -18,14 +15,7 @@ export interface EndToEndOptions {
  * process drains a backlog, forwarding raw records and then ECS documents.
  */
 export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpus()): Promise<BenchResult> {
-  pin(process.pid, cpus.orchestrator, cpus);
-  const counts = split(options.records);
-  const simulator = await SimulatorProcess.start(
-    { counts, spanMs: 24 * HOUR, endAgoMs: 2 * 60_000, seed: 11, latencyMs: 0 },
-    cpus,
-  );
-  const intake = new IntakeCounter();
-  await intake.start();
+  const { counts, simulator, intake } = await startBacklog({ ...options, spanHours: 24, seed: 11 }, cpus);
   const results: Record<'raw' | 'ecs', DrainResult[]> = { raw: [], ecs: [] };
   const limits: number[] = [];
   try {
@@ -99,11 +89,4 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
       ),
     },
   };
-}
-
-/** The mix of the integration tests: 60 % accepted, 20 % blocked, 20 % policy events. */
-export function split(total: number): Record<(typeof STREAM_NAMES)[number], number> {
-  const accepted = Math.round(total * 0.6);
-  const blocked = Math.round(total * 0.2);
-  return { accepted_traffic: accepted, blocked_traffic: blocked, policy_events: total - accepted - blocked };
 }

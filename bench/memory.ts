@@ -1,12 +1,8 @@
-import { planCpus, pin, type CpuPlan } from './cpu-pinning';
+import { startBacklog } from './backlog';
+import { planCpus, type CpuPlan } from './cpu-pinning';
 import { drain, type DrainResult } from './drain';
-import { split } from './end-to-end';
-import { IntakeCounter } from './intake-counter';
-import { SimulatorProcess } from './simulator-process';
 import { MiB, figure, median, round, type BenchResult } from './stats';
 import { STREAM_NAMES } from '../trigger_fetch_new_logs/streams';
-
-const HOUR = 3_600_000;
 
 export interface MemoryOptions {
   records: number;
@@ -19,15 +15,8 @@ export interface MemoryOptions {
  * holds the backlog in a process of its own, so its ~1.7 GB does not count.
  */
 export async function memory(options: MemoryOptions, cpus: CpuPlan = planCpus()): Promise<BenchResult> {
-  pin(process.pid, cpus.orchestrator, cpus);
-  const counts = split(options.records);
+  const { counts, simulator, intake } = await startBacklog({ ...options, spanHours: 70, seed: 13 }, cpus);
   const milestones = [0.25, 0.5, 0.75, 1].map((f) => Math.round(options.records * f));
-  const simulator = await SimulatorProcess.start(
-    { counts, spanMs: 70 * HOUR, endAgoMs: 2 * 60_000, seed: 13, latencyMs: 0 },
-    cpus,
-  );
-  const intake = new IntakeCounter();
-  await intake.start();
   const results: DrainResult[] = [];
   try {
     for (let run = 0; run < options.runs; run++) {

@@ -1,6 +1,6 @@
 import { planCpus, pin, type CpuPlan } from './cpu-pinning';
 import { withTimeout } from './drain';
-import { split } from './end-to-end';
+import { split } from './backlog';
 import { IntakeCounter } from './intake-counter';
 import { SimulatorProcess } from './simulator-process';
 import { figure, round, type BenchResult } from './stats';

@@ -10,6 +10,7 @@ import {
   type StoredHead,
   type StoredStream,
 } from './checkpoint-schema';
+import { convertTimes } from './checkpoint-times';
 import type { LedgerEntry } from './identity-ledger';
 import { parseIsoTime } from './iso-time';
 import { isStreamName, STREAM_NAMES, type StreamName } from './streams';
@@ -118,18 +119,7 @@ export class CheckpointBook {
     // Python-module readers (a downgrade) find `last_timestamp` where they expect it.
     const legacy: Record<string, { last_timestamp: number }> = {};
     for (const [name, c] of this.streams) {
-      streams[name] = {
-        cursor: iso(c.cursor),
-        ...(c.window === undefined ? {} : { window: { start: iso(c.window.start), end: iso(c.window.end) } }),
-        rereads: c.rereads.map((r) => ({ start: iso(r.start), end: iso(r.end), pass: r.pass })),
-        setAside: c.setAside.map((r) => ({
-          start: iso(r.start),
-          end: iso(r.end),
-          error: r.error,
-          attempts: r.attempts,
-          retryAt: iso(r.retryAt),
-        })),
-      };
+      streams[name] = convertTimes(c, iso);
       legacy[name] = { last_timestamp: Math.floor((c.window?.start ?? c.cursor) / 1000) };
     }
     return { version: CHECKPOINT_VERSION, streams, ...legacy };
@@ -199,20 +189,7 @@ function fromHead(head: StoredHead): Map<StreamName, StreamCheckpoint> {
   const result = new Map<StreamName, StreamCheckpoint>();
   for (const [name, stored] of Object.entries(head.streams)) {
     if (stored === undefined || !isStreamName(name)) continue; // the schema lists the stream names
-    const checkpoint: StreamCheckpoint = {
-      cursor: time(stored.cursor),
-      rereads: stored.rereads.map((r) => ({ start: time(r.start), end: time(r.end), pass: r.pass })),
-      setAside: stored.setAside.map((r) => ({
-        start: time(r.start),
-        end: time(r.end),
-        error: r.error,
-        attempts: r.attempts,
-        retryAt: time(r.retryAt),
-      })),
-    };
-    if (stored.window !== undefined)
-      checkpoint.window = { start: time(stored.window.start), end: time(stored.window.end) };
-    result.set(name, checkpoint);
+    result.set(name, convertTimes(stored, time));
   }
   return result;
 }

@@ -195,6 +195,27 @@ export function problemReport(problems: readonly string[]): { message: string } 
   };
 }
 
+/** What every mapping writes last: network.direction, related, trendmicro.email and error. */
+export function finishDocument(
+  document: EcsDocument,
+  end: {
+    flow: 'inbound' | 'outbound' | undefined;
+    related: Related;
+    trendmicroEmail: Record<string, unknown> | undefined;
+    problems: readonly string[];
+  },
+): EcsDocument {
+  assign(document, 'network', end.flow === undefined ? undefined : { direction: end.flow });
+  assign(document, 'related', end.related.toEcs());
+  assign(
+    document,
+    'trendmicro',
+    end.trendmicroEmail === undefined ? undefined : { email: end.trendmicroEmail },
+  );
+  assign(document, 'error', problemReport(end.problems));
+  return document;
+}
+
 /** The record as compact JSON, the `message` Sekoia's parser reads; never throws (BigInt, cycles). */
 export function rawMessage(record: unknown): string {
   try {

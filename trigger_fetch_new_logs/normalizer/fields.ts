@@ -57,25 +57,28 @@ export class FieldReader {
 
   /** A non-negative safe integer; a string of digits is accepted too (some exports quote numbers). */
   count(key: string): number | undefined {
-    const value = this.source[key];
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-    if (typeof value === 'string' && isDigits(value)) {
-      const parsed = Number(value);
-      if (Number.isSafeInteger(parsed)) return parsed;
-    }
-    this.mismatch(key, value, 'a non-negative integer');
-    return undefined;
+    return this.numeric(key, 'a non-negative integer', isDigits, (n) => Number.isSafeInteger(n) && n >= 0);
   }
 
   /** A finite number, or a string holding one (TMES sends riskLevel as "3"). */
   number(key: string): number | undefined {
+    return this.numeric(key, 'a number', (text) => text.trim() !== '', Number.isFinite);
+  }
+
+  /** A number `valid` accepts, sent as a number or as text that `readable` accepts. */
+  private numeric(
+    key: string,
+    expected: string,
+    readable: (text: string) => boolean,
+    valid: (n: number) => boolean,
+  ): number | undefined {
     const value = this.source[key];
-    if (typeof value === 'number' && Number.isFinite(value)) return value;
-    if (typeof value === 'string' && value.trim() !== '') {
+    if (typeof value === 'number' && valid(value)) return value;
+    if (typeof value === 'string' && readable(value)) {
       const parsed = Number(value);
-      if (Number.isFinite(parsed)) return parsed;
+      if (valid(parsed)) return parsed;
     }
-    this.mismatch(key, value, 'a number');
+    this.mismatch(key, value, expected);
     return undefined;
   }
 

@@ -1,14 +1,14 @@
 import { isIP } from 'node:net';
 import type { StreamName } from '../streams';
 import { FieldReader, type JsonObject } from './fields';
+import { attachmentList, type FileRef } from './attachments';
 import {
   addressList,
   assign,
-  attachment,
   compact,
   direction,
+  finishDocument,
   parseDeliveredTo,
-  problemReport,
   Related,
   stripAngleBrackets,
   urlHost,
@@ -93,34 +93,22 @@ export function normalizeMailTracking(
   assign(document, 'email', email);
   assign(document, 'source', senderIp === undefined ? undefined : source(senderIp));
   assign(document, 'destination', destination);
-  assign(document, 'network', flow === undefined ? undefined : { direction: flow });
-  assign(document, 'related', related.toEcs());
   const details = fields.string('details');
   const tlsInfo = fields.string('tlsInfo');
-  const trendmicro = compact({
-    embedded_urls: embeddedUrls,
-    size: fields.count('size'),
-    smtp_response: details,
-    ...(tlsInfo === undefined ? {} : readTlsInfo(tlsInfo)),
+  return finishDocument(document, {
+    flow,
+    related,
+    trendmicroEmail: compact({
+      embedded_urls: embeddedUrls,
+      size: fields.count('size'),
+      smtp_response: details,
+      ...(tlsInfo === undefined ? {} : readTlsInfo(tlsInfo)),
+    }),
+    problems: fields.problems,
   });
-  assign(document, 'trendmicro', trendmicro === undefined ? undefined : { email: trendmicro });
-  assign(document, 'error', problemReport(fields.problems));
-  return document;
 }
 
-interface AttachmentFields {
-  name: string | undefined;
-  sha256: string | undefined;
-}
-
-function attachmentList(attachments: AttachmentFields[] | undefined): object[] | undefined {
-  const list = (attachments ?? [])
-    .map(({ name, sha256 }) => attachment(name, sha256))
-    .filter((a) => a !== undefined);
-  return list.length === 0 ? undefined : list;
-}
-
-function readAttachments(fields: FieldReader): AttachmentFields[] | undefined {
+function readAttachments(fields: FieldReader): FileRef[] | undefined {
   return fields.objects('attachments')?.map((item) => ({
     name: item.string('fileName'),
     sha256: item.string('sha256'),

@@ -1,11 +1,11 @@
 import { FieldReader, isObject, type JsonObject } from './fields';
+import { attachmentList, type FileRef } from './attachments';
 import {
   addressList,
   assign,
-  attachment,
   compact,
   direction,
-  problemReport,
+  finishDocument,
   Related,
   stripAngleBrackets,
   urlHost,
@@ -64,7 +64,7 @@ export function normalizePolicyEvent(record: JsonObject, message: string): EcsDo
   related.addUsers(headerTo);
 
   const extraCategory = eventType === undefined ? undefined : EXTRA_CATEGORY.get(eventType);
-  const attachments = details.files.map((f) => attachment(f.name, f.sha256)).filter((a) => a !== undefined);
+  const attachments = attachmentList(details.files);
   const urls = [...new Set(details.urls.map((u) => u.url))];
 
   const document: EcsDocument = {};
@@ -84,7 +84,7 @@ export function normalizePolicyEvent(record: JsonObject, message: string): EcsDo
     document,
     'email',
     compact({
-      attachments: attachments.length === 0 ? undefined : attachments,
+      attachments,
       direction: flow,
       from: headerFrom === undefined ? undefined : { address: headerFrom },
       message_id: messageId === undefined ? undefined : stripAngleBrackets(messageId),
@@ -94,32 +94,27 @@ export function normalizePolicyEvent(record: JsonObject, message: string): EcsDo
     }),
   );
   // ECS file.* and url.* hold ONE file and ONE URL: filled only when the event is about exactly one.
-  assign(document, 'file', attachments.length === 1 ? attachments[0]?.file : undefined);
+  assign(document, 'file', attachments?.length === 1 ? attachments[0]?.file : undefined);
   assign(
     document,
     'url',
     urls.length === 1 ? compact({ original: urls[0], domain: urlHost(urls[0] ?? '') }) : undefined,
   );
-  assign(document, 'network', flow === undefined ? undefined : { direction: flow });
-  assign(document, 'related', related.toEcs());
-  const trendmicro = compact({
-    details: details.rawText,
-    domain: fields.string('domainName'),
-    event_subtype: fields.string('eventSubtype'),
-    event_type: eventType,
-    size: fields.count('size'),
-    spam_report: details.spamReport,
-    threat_names: details.threatNames.length === 0 ? undefined : details.threatNames,
-    urls: urls.length === 0 ? undefined : urls,
+  return finishDocument(document, {
+    flow,
+    related,
+    trendmicroEmail: compact({
+      details: details.rawText,
+      domain: fields.string('domainName'),
+      event_subtype: fields.string('eventSubtype'),
+      event_type: eventType,
+      size: fields.count('size'),
+      spam_report: details.spamReport,
+      threat_names: details.threatNames.length === 0 ? undefined : details.threatNames,
+      urls: urls.length === 0 ? undefined : urls,
+    }),
+    problems: fields.problems,
   });
-  assign(document, 'trendmicro', trendmicro === undefined ? undefined : { email: trendmicro });
-  assign(document, 'error', problemReport(fields.problems));
-  return document;
-}
-
-interface DetailFile {
-  name: string | undefined;
-  sha256: string | undefined;
 }
 
 interface DetailUrl {
@@ -128,7 +123,7 @@ interface DetailUrl {
 }
 
 interface Details {
-  files: DetailFile[];
+  files: FileRef[];
   urls: DetailUrl[];
   threatNames: string[];
   riskScore: number | undefined;

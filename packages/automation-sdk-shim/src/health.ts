@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeHttp, listenHttp } from './http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ListeningServer, type ListenOptions } from './http-server';
 import type { Clock } from './time';
 
 export interface LivenessOptions {
@@ -132,41 +132,26 @@ export function naiveIsoUtc(ms: number): string {
   return millis === '000' ? seconds : `${seconds}.${millis}000`;
 }
 
-export interface HealthServerOptions {
+export interface HealthServerOptions extends ListenOptions {
   liveness: Liveness;
-  port: number;
-  /** Default 0.0.0.0, like the Python server, so the platform's probe can reach it. */
-  host?: string;
 }
 
 /** GET /health → 200 alive / 500 dead with the liveness report; anything else → 404. */
-export class HealthServer {
-  private readonly server: Server;
-
-  constructor(private readonly options: HealthServerOptions) {
-    this.server = createServer((request, response) => {
-      this.answer(request, response);
+export class HealthServer extends ListeningServer {
+  constructor(options: HealthServerOptions) {
+    super(options, (request, response) => {
+      answerHealth(options.liveness, request, response);
     });
   }
+}
 
-  /** Resolves with the bound port (useful with port 0). */
-  start(): Promise<number> {
-    return listenHttp(this.server, this.options.port, this.options.host ?? '0.0.0.0');
+function answerHealth(liveness: Liveness, request: IncomingMessage, response: ServerResponse): void {
+  const path = (request.url ?? '/').split('?')[0];
+  if (path !== '/health') {
+    sendJson(response, 404, { status_code: 404, reason: "Endpoint doesn't exist" });
+    return;
   }
-
-  stop(): Promise<void> {
-    return closeHttp(this.server);
-  }
-
-  private answer(request: IncomingMessage, response: ServerResponse): void {
-    const path = (request.url ?? '/').split('?')[0];
-    if (path !== '/health') {
-      sendJson(response, 404, { status_code: 404, reason: "Endpoint doesn't exist" });
-      return;
-    }
-    const { liveness } = this.options;
-    sendJson(response, liveness.isAlive() ? 200 : 500, liveness.body());
-  }
+  sendJson(response, liveness.isAlive() ? 200 : 500, liveness.body());
 }
 
 function sendJson(response: ServerResponse, status: number, body: object): void {

@@ -14,6 +14,8 @@ export type { PushResult } from './intake-ledger';
 export { INTAKE_MAX_EVENT_BYTES } from './intake';
 // Types of the items' members (`this.metrics`, `this.liveness`); the runtime builds them.
 export type { ConnectorMetrics } from './metrics';
+// Why public: a module's own metrics are built the way the runtime builds its (one registry).
+export { metricFactory, type MetricFactory } from './metric-factory';
 export { Liveness, type LivenessOptions, type LivenessReport } from './health';
 
 // Settings and their validation.

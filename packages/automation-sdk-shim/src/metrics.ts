@@ -1,6 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { closeHttp, listenHttp } from './http';
+import { Registry, type Counter, type Gauge, type Histogram } from 'prom-client';
+import { ListeningServer, type ListenOptions } from './http-server';
+import { metricFactory } from './metric-factory';
 
 /**
  * The Python SDK's default histogram buckets (prometheus_client), not prom-client's: Sekoia
@@ -15,73 +15,66 @@ export interface ConnectorMetricsOptions {
   prefix?: string;
 }
 
+type CountedEvents = 'forwarded' | 'discarded' | 'possiblyDuplicated' | 'unidentified';
+
+/**
+ * Each event counter: name after the prefix, and help. prometheus_client appends `_total` to
+ * counters; prom-client does not, so it is spelled out. Dashboards depend on these: keep them.
+ */
+const COUNTERS: Record<CountedEvents, readonly [name: string, help: string]> = {
+  forwarded: ['forwarded_events_total', 'Number of events forwarded to Sekoia.io'],
+  discarded: ['discarded_events_total', 'Number of events discarded from the collect'],
+  // Not in the Python SDK (it neither knows nor counts these two): named in the same style.
+  possiblyDuplicated: [
+    'possibly_duplicated_events_total',
+    'Number of events sent again after the intake may have stored them (its answer was lost)',
+  ],
+  unidentified: [
+    'unidentified_events_total',
+    'Number of events the intake accepted (2xx) without returning their event id',
+  ],
+};
+
 /**
  * The connector metrics of the Python SDK, with the same names and the same `intake_key`
  * label, in a registry owned by this instance (the module registers its own metrics there).
  */
 export class ConnectorMetrics {
-  readonly registry: Registry;
+  readonly registry = new Registry();
   private readonly labels: { intake_key: string };
-  private readonly forwardedEvents: Counter<'intake_key'>;
+  private readonly counters: Record<CountedEvents, Counter<'intake_key'>>;
   private readonly forwardDuration: Histogram<'intake_key'>;
-  private readonly discardedEvents: Counter<'intake_key'>;
-  private readonly possiblyDuplicatedEvents: Counter<'intake_key'>;
-  private readonly unidentifiedEvents: Counter<'intake_key'>;
   private readonly eventsLag: Gauge<'intake_key'>;
 
   constructor(options: ConnectorMetricsOptions) {
     const prefix = options.prefix ?? 'symphony_module_common';
-    const registers = [(this.registry = new Registry())];
-    const labelNames = ['intake_key'] as const;
+    const make = metricFactory(this.registry, ['intake_key']);
     this.labels = { intake_key: options.intakeKey };
-    // prometheus_client appends `_total` to counters; prom-client does not, so it is spelled out.
-    this.forwardedEvents = new Counter({
-      name: `${prefix}_forwarded_events_total`,
-      help: 'Number of events forwarded to Sekoia.io',
-      labelNames,
-      registers,
-    });
-    this.forwardDuration = new Histogram({
-      name: `${prefix}_forward_events_duration`,
-      help: 'Duration to collect and forward events',
-      labelNames,
-      buckets: PYTHON_DEFAULT_BUCKETS,
-      registers,
-    });
-    this.discardedEvents = new Counter({
-      name: `${prefix}_discarded_events_total`,
-      help: 'Number of events discarded from the collect',
-      labelNames,
-      registers,
-    });
-    // Not in the Python SDK (it neither knows nor counts these): named in the same style.
-    this.possiblyDuplicatedEvents = new Counter({
-      name: `${prefix}_possibly_duplicated_events_total`,
-      help: 'Number of events sent again after the intake may have stored them (its answer was lost)',
-      labelNames,
-      registers,
-    });
-    this.unidentifiedEvents = new Counter({
-      name: `${prefix}_unidentified_events_total`,
-      help: 'Number of events the intake accepted (2xx) without returning their event id',
-      labelNames,
-      registers,
-    });
-    this.eventsLag = new Gauge({
-      name: `${prefix}_events_lags`,
-      help: 'The delay (seconds) from the date of the last event',
-      labelNames,
-      registers,
-    });
+    const counter = (events: CountedEvents): Counter<'intake_key'> =>
+      make.counter(`${prefix}_${COUNTERS[events][0]}`, COUNTERS[events][1]);
+    // Registered in the Python SDK's order (forwarded, duration, discarded), then ours.
+    const forwarded = counter('forwarded');
+    this.forwardDuration = make.histogram(
+      `${prefix}_forward_events_duration`,
+      'Duration to collect and forward events',
+      PYTHON_DEFAULT_BUCKETS,
+    );
+    this.counters = {
+      forwarded,
+      discarded: counter('discarded'),
+      possiblyDuplicated: counter('possiblyDuplicated'),
+      unidentified: counter('unidentified'),
+    };
+    this.eventsLag = make.gauge(
+      `${prefix}_events_lags`,
+      'The delay (seconds) from the date of the last event',
+    );
     // Counters start at 0 so a dashboard sees "nothing forwarded yet", not "no connector".
-    this.forwardedEvents.inc(this.labels, 0);
-    this.discardedEvents.inc(this.labels, 0);
-    this.possiblyDuplicatedEvents.inc(this.labels, 0);
-    this.unidentifiedEvents.inc(this.labels, 0);
+    for (const c of Object.values(this.counters)) c.inc(this.labels, 0);
   }
 
   forwarded(count: number): void {
-    this.forwardedEvents.inc(this.labels, count);
+    this.counters.forwarded.inc(this.labels, count);
   }
 
   observeForwardDuration(seconds: number): void {
@@ -89,15 +82,15 @@ export class ConnectorMetrics {
   }
 
   discarded(count: number): void {
-    this.discardedEvents.inc(this.labels, count);
+    this.counters.discarded.inc(this.labels, count);
   }
 
   possiblyDuplicated(count: number): void {
-    this.possiblyDuplicatedEvents.inc(this.labels, count);
+    this.counters.possiblyDuplicated.inc(this.labels, count);
   }
 
   unidentified(count: number): void {
-    this.unidentifiedEvents.inc(this.labels, count);
+    this.counters.unidentified.inc(this.labels, count);
   }
 
   setLag(seconds: number): void {
@@ -105,19 +98,14 @@ export class ConnectorMetrics {
   }
 }
 
-export interface MetricsServerOptions {
+export interface MetricsServerOptions extends ListenOptions {
   registry: Registry;
-  port: number;
-  /** Default 0.0.0.0, like the Python exporter, so the platform can scrape the pod. */
-  host?: string;
 }
 
 /** Prometheus exposition of one registry on every path, like prometheus_client's MetricsHandler. */
-export class MetricsServer {
-  private readonly server: Server;
-
-  constructor(private readonly options: MetricsServerOptions) {
-    this.server = createServer((_request, response) => {
+export class MetricsServer extends ListeningServer {
+  constructor(options: MetricsServerOptions) {
+    super(options, (_request, response) => {
       options.registry.metrics().then(
         (text) => {
           response.writeHead(200, { 'content-type': options.registry.contentType });
@@ -129,14 +117,5 @@ export class MetricsServer {
         },
       );
     });
-  }
-
-  /** Resolves with the bound port (useful with port 0). */
-  start(): Promise<number> {
-    return listenHttp(this.server, this.options.port, this.options.host ?? '0.0.0.0');
-  }
-
-  stop(): Promise<void> {
-    return closeHttp(this.server);
   }
 }
