@@ -30,7 +30,6 @@ describe.each<[ExpiredTokenAnswer, RegExp]>([
       .map((e) => e.message);
     // Whether a token reaches the API after its life depends on how the three streams' requests
     // interleave on the shared clock; when one did, its answer restarted the read.
-    expect(restarts.length).toBeGreaterThan(0);
     if (h.simulator.stats.expiredTokens > 0) expect(restarts.some((m) => reason.test(m))).toBe(true);
     expect(run.check).toEqual({ missing: [], extra: [] });
     expect(run.received).toBe(BACKLOG_RECORDS);
