@@ -13,6 +13,8 @@ export interface MemoryOptions {
   runs: number;
   /** Raw by default; `ecs` measures the normaliser's documents too. */
   outputFormat?: 'raw' | 'ecs';
+  /** More trigger settings (max_parallel_requests 1, to compare with one window at a time). */
+  settings?: Record<string, unknown>;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function memory(options: MemoryOptions, cpus: CpuPlan = planCpus())
           expected: simulator.stored,
           timeoutMs: 600_000,
           milestones,
+          ...(options.settings === undefined ? {} : { settings: options.settings }),
         }),
       );
     }
