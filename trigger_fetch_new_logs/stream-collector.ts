@@ -336,11 +336,13 @@ export class StreamCollector {
   /**
    * Windows are read side by side while the stream is far behind (a backlog): not for a
    * window an earlier run left half-read (resumed as it was), nor while a window keeps failing
-   * (the sequential path narrows it), nor when max_parallel_requests is 1.
+   * or is being bisected (the sequential path narrows it), nor when max_parallel_requests is 1.
    */
   private parallelReady(window: PlannedWindow): boolean {
     if (this.concurrency.max <= 1 || window.resumed || this.failing !== undefined) return false;
-    if (this.sequentialUntilSuccess) return false;
+    // A bisection in progress (narrowingUntil) must plan the next half itself: a parallel run
+    // would plan full windows from the cursor and start the search over at every success.
+    if (this.sequentialUntilSuccess || this.narrowingUntil !== undefined) return false;
     const behind = this.now() - this.options.settings.delayMs - this.checkpoint.cursor;
     return behind > this.limits.parallelBehindWindows * this.spanMs;
   }

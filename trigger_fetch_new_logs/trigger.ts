@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   Connector,
   createHttpClient,
@@ -99,6 +100,10 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     // A bug escaping one stream stops its siblings too, so run() is never re-entered while
     // an earlier generation of collectors is still running.
     const local = new AbortController();
+    // Every request in flight listens to this signal (the HTTP client adds one listener per
+    // request and removes it when the request ends): up to max_parallel_requests, plus a page
+    // read ahead, per stream. Node warns past 10 listeners, which here is load, not a leak.
+    setMaxListeners(settings.streams.length * ((settings.maxParallelRequests ?? 1) + 2) + 10, local.signal);
     const onStop = (): void => {
       local.abort();
     };

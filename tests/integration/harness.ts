@@ -193,6 +193,8 @@ export interface StoreWrite {
   name?: string;
   /** UTF-8 bytes of the JSON written (what the file and S3 stores write). */
   bytes: number;
+  /** Entries of a document that is a list (a journal segment, a snapshot). */
+  entries?: number;
   /** Clock time of the write. */
   at: number;
 }
@@ -241,6 +243,7 @@ export class KillableStore implements CheckpointStore {
         kind: 'object',
         name,
         bytes: jsonBytes(document),
+        ...(Array.isArray(document) ? { entries: document.length } : {}),
       }),
     load: (name, signal) => this.inner.objects.load(name, signal),
     list: (prefix, signal) => this.inner.objects.list(prefix, signal),
