@@ -22,7 +22,8 @@ const RESULTS = join(REPO_ROOT, 'bench', 'results.json');
 const BENCHMARKS: Readonly<Record<string, () => Promise<BenchResult>>> = {
   normaliser: () => Promise.resolve(normalizer({ records: 50_000, runs: 5 })),
   'end-to-end': () => endToEnd({ records: 300_000, runs: 3 }),
-  memory: () => memory({ records: 1_000_000, runs: 3 }),
+  memory: () => memory({ records: memoryRecords(), runs: 3 }),
+  'memory-ecs': () => memory({ records: memoryRecords(), runs: 3, outputFormat: 'ecs' }),
   concurrency: () => concurrency({ perStream: 10_000, latencyMs: 200, runs: 3 }),
   stop: () => stop({ records: 300_000, stopAfter: 40_000, runs: 5 }),
   'catch-up': () =>
@@ -35,6 +36,16 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchResult>>> = {
       runs: 3,
     }),
 };
+
+/** BENCH_MEMORY_RECORDS=100000 measures a smaller backlog (flatness from 100k to 1M). */
+function memoryRecords(): number {
+  const records = Number(process.env.BENCH_MEMORY_RECORDS ?? 1_000_000);
+  if (!Number.isInteger(records) || records < 1000)
+    throw new RangeError(
+      `BENCH_MEMORY_RECORDS must be a whole number ≥ 1000 (got ${process.env.BENCH_MEMORY_RECORDS})`,
+    );
+  return records;
+}
 
 interface ResultsFile {
   machine: ReturnType<typeof machine>;

@@ -9,7 +9,20 @@ export interface AdaptiveConcurrencyOptions {
    * answered pages in a row: probing a rate limit costs a 429 burst, so it is done rarely.
    */
   probeAfterPages?: number;
+  /**
+   * How busy the process is lately (0..1, EventLoopLoad.busyShare). A page the reader waited
+   * for counts towards growth only while this is under MAX_BUSY_SHARE_TO_GROW: waiting is then
+   * a real share of the time. Absent: every wait counts.
+   */
+  busyShare?: () => number;
 }
+
+/**
+ * Above this event-loop busy share (the loop waits less than half the time) more windows help
+ * little (the process, not the API, sets
+ * the pace) and would only hold more pages and batches in memory: K stops growing.
+ */
+export const MAX_BUSY_SHARE_TO_GROW = 0.5;
 
 /** Probing the last throttled level every 100 pages keeps 429s near 1-2 % of requests. */
 export const DEFAULT_PROBE_AFTER_PAGES = 100;
@@ -59,6 +72,7 @@ export class AdaptiveConcurrency {
   /** A page was answered 2xx; `latencyBound`: the reader had to wait for it. */
   answered(latencyBound: boolean): void {
     if (!latencyBound || this.current >= this.options.max) return;
+    if ((this.options.busyShare?.() ?? 0) >= MAX_BUSY_SHARE_TO_GROW) return;
     this.successes++;
     const below = this.current + 1 < this.ceiling;
     // A round is K pages: double per round before any push-back, else one more per round.

@@ -16,6 +16,7 @@ import { fitSerialized, type FittedEvent } from './event-size';
 import { IdentityLedger, type LedgerEntry } from './identity-ledger';
 import { LedgerJournal } from './ledger-journal';
 import type { StreamMetrics } from './metrics';
+import { BatchBudget, PendingBatch, type TakenBatch } from './pending-batch';
 import { prefetch, type Prefetched } from './prefetch';
 import {
   identityOf,
@@ -155,6 +156,8 @@ interface Failing {
  */
 export class StreamCollector {
   private readonly limits: CollectorLimits;
+  /** batchEvents / batchBytes, shared by the reads in flight: K reads hold no more than one. */
+  private readonly batchBudget: BatchBudget;
   private checkpoint: StreamCheckpoint;
   private spanMs: number;
   /** The last checkpoint could not be saved (storage down): save it before forwarding more. */
@@ -191,6 +194,7 @@ export class StreamCollector {
     initial: StreamCheckpoint | undefined,
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.batchBudget = new BatchBudget(this.limits);
     this.spanMs = this.limits.initialSpanMs;
     // The first window is planned on the server's clock: a host clock running ahead would
     // otherwise start the stream in the server's future.
@@ -534,6 +538,8 @@ export class StreamCollector {
     const { stream, settings, metrics, pages } = this.options;
     const occurrences = new Map<string, number>();
     const batch = new PendingBatch();
+    // This read's share of the stream's batch allowance (smaller while other reads are in flight).
+    const share = this.batchBudget.open();
     let records = 0;
     this.readFailed = false;
     let iterator: AsyncIterator<Prefetched<WindowPage>> | undefined;
@@ -560,13 +566,14 @@ export class StreamCollector {
         let duplicates = 0;
         for (const record of page.logs) {
           if (!this.take(record, range, kind, occurrences, batch)) duplicates++;
-          if (batch.full(this.limits)) await this.flush(batch);
+          if (share.full(batch)) await this.flush(batch);
         }
         if (duplicates > 0) metrics.duplicates(this.name, duplicates);
         this.warnAboutNonRecords(page.logs);
       }
       await this.flush(batch);
     } finally {
+      share.close();
       // Claims of a read that stopped (failure, abort) go: another read must forward them.
       this.release(batch.take().keys);
     }
@@ -981,66 +988,6 @@ function withoutMigrated(checkpoint: StreamCheckpoint): StreamCheckpoint {
 
 function span(range: { start: number; end: number }): string {
   return `${new Date(range.start).toISOString()} – ${new Date(range.end).toISOString()}`;
-}
-
-/** A batch taken for forwarding: events and the identities (and times) they stand for. */
-interface TakenBatch {
-  readonly keys: string[];
-  readonly times: number[];
-  readonly events: string[];
-  /** Found by a re-read pass: how long after its time (seconds), NaN for the others; by index. */
-  readonly late: number[];
-}
-
-/** Events waiting to be forwarded, as parallel arrays (no object per record). */
-class PendingBatch {
-  private keys: string[] = [];
-  private times: number[] = [];
-  private events: string[] = [];
-  private late: number[] = [];
-  private bytes = 0;
-
-  get size(): number {
-    return this.events.length;
-  }
-
-  add(key: string, time: number, event: string, lateSeconds: number | undefined): void {
-    this.keys.push(key);
-    this.times.push(time);
-    this.events.push(event);
-    this.late.push(lateSeconds ?? Number.NaN);
-    this.bytes += event.length;
-  }
-
-  full(limits: CollectorLimits): boolean {
-    return this.events.length >= limits.batchEvents || this.bytes >= limits.batchBytes;
-  }
-
-  take(): TakenBatch & { select(keep: (index: number) => boolean): TakenBatch } {
-    const { keys, times, events, late } = this;
-    this.keys = [];
-    this.times = [];
-    this.events = [];
-    this.late = [];
-    this.bytes = 0;
-    return {
-      keys,
-      times,
-      events,
-      late,
-      select: (keep) => {
-        const part: TakenBatch = { keys: [], times: [], events: [], late: [] };
-        keys.forEach((key, i) => {
-          if (!keep(i)) return;
-          part.keys.push(key);
-          part.times.push(times[i] ?? Number.POSITIVE_INFINITY);
-          part.events.push(events[i] ?? '');
-          part.late.push(late[i] ?? Number.NaN);
-        });
-        return part;
-      },
-    };
-  }
 }
 
 /** JSON text of an encoded record (an ECS document: plain data). */

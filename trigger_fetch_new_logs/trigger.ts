@@ -11,6 +11,7 @@ import {
 import type { AxiosInstance } from 'axios';
 import triggerManifest from '../trigger_fetch_new_logs.json';
 import { AdaptiveConcurrency } from './adaptive-concurrency';
+import { EventLoopLoad } from './event-loop-load';
 import { ApiStallWatch, DEFAULT_STALL_THRESHOLD_MS } from './api-stall-watch';
 import { ThrottleObserver } from './throttle-observer';
 import { CheckpointBook } from './checkpoint';
@@ -80,10 +81,13 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     const book = new CheckpointBook(this.store, this.logger);
     await book.load(signal);
     const serverTime = new ServerTime(this.clock);
+    // One measure for all streams: they share the event loop.
+    const load = new EventLoopLoad();
+    const busyShare = (): number => load.busyShare();
     const concurrency = new Map(
       settings.streams.map((name) => [
         name,
-        new AdaptiveConcurrency({ max: settings.maxParallelRequests ?? 1, clock: this.clock }),
+        new AdaptiveConcurrency({ max: settings.maxParallelRequests ?? 1, clock: this.clock, busyShare }),
       ]),
     );
     const client = this.tmesClient(settings, serverTime, concurrency);

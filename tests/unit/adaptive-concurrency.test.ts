@@ -25,6 +25,19 @@ describe('AdaptiveConcurrency', () => {
     expect(k.limit).toBe(1);
   });
 
+  it('does not grow while the event loop is busy most of the time (loopback: waits are not the pace)', () => {
+    let busy = 0.9;
+    const k = new AdaptiveConcurrency({ max: 8, clock: new ManualClock(), busyShare: () => busy });
+    pages(k, 50);
+    expect(k.limit).toBe(1);
+    busy = 0.2;
+    pages(k, 1);
+    expect(k.limit).toBe(2);
+    busy = 0.5;
+    pages(k, 50);
+    expect(k.limit).toBe(2);
+  });
+
   it('halves once per burst of 429s, pauses for Retry-After, then grows back slowly below the throttled level', () => {
     const clock = new ManualClock();
     const k = new AdaptiveConcurrency({ max: 16, clock, probeAfterPages: 50 });
