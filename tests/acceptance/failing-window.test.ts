@@ -6,14 +6,6 @@ jest.setTimeout(120_000);
 
 const MINUTE = 60_000;
 
-async function metric(h: Harness, name: string): Promise<string> {
-  const text = (await h.trigger?.metrics.registry.metrics()) ?? '';
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name))
-    .join('\n');
-}
-
 /**
  * Issue 9, "Done when" / "No poison stalls a stream": the API answers 500 to every
  * accepted_traffic request whose window holds one instant (a record the API cannot serve).
@@ -84,7 +76,7 @@ describe('a window that fails forever in its middle', () => {
     await harness.until(() => harness.clock.now() > NOW + 35 * MINUTE, 20_000);
     await harness.until(() => harness.intake.events.length >= outside.length, 10_000);
     expect(harness.intake.events.length).toBe(outside.length);
-    const setAsideCount = await metric(harness, 'symphony_module_trend_micro_set_aside_windows_total');
+    const setAsideCount = await harness.metricLines('symphony_module_trend_micro_set_aside_windows_total');
 
     // The first retry (10 min later) still fails; then the API heals and the next one reads it.
     await harness.until(() => errors().some((m) => m.includes('failed again')), 20_000);
@@ -94,7 +86,7 @@ describe('a window that fails forever in its middle', () => {
       20_000,
     );
     await harness.until(() => harness.intake.events.length >= all.length, 10_000);
-    const lateMessages = await metric(harness, 'symphony_module_trend_micro_late_messages_total');
+    const lateMessages = await harness.metricLines('symphony_module_trend_micro_late_messages_total');
     const polls = harness.simulator.stats.requests;
     await harness.until(() => harness.simulator.stats.requests > polls + 20);
     expect(await harness.stop()).toBe(0);

@@ -7,14 +7,6 @@ jest.setTimeout(120_000);
 const MINUTE = 60_000;
 const LIVE_UNTIL = NOW + 15 * MINUTE;
 
-async function metric(h: Harness, name: string): Promise<string> {
-  const text = (await h.trigger?.metrics.registry.metrics()) ?? '';
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name))
-    .join('\n');
-}
-
 /**
  * Issue 9, "Done when": the intake refuses with 400 every batch that holds one given event.
  * The batch is split, that event is logged and counted as discarded (once, the late-log
@@ -59,7 +51,7 @@ describe('a poison batch: the intake refuses any batch holding one event', () =>
     // Past the poison period's 2- and 10-minute re-reads and past the end of the traffic.
     await harness.until(() => harness.clock.now() > Math.max(at, NOW) + 15 * MINUTE, 30_000);
     await harness.until(() => settled() >= all.length, 10_000);
-    const discarded = await metric(harness, 'symphony_module_common_discarded_events_total');
+    const discarded = await harness.metricLines('symphony_module_common_discarded_events_total');
     expect(await harness.stop()).toBe(0);
 
     const received = harness.received();

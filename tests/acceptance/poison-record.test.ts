@@ -26,14 +26,6 @@ const POISON = {
   details: JSON.parse(PLACEHOLDER) as string,
 } as unknown as TmesRecord;
 
-async function metric(h: Harness, name: string): Promise<string> {
-  const text = (await h.trigger?.metrics.registry.metrics()) ?? '';
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name))
-    .join('\n');
-}
-
 /**
  * Issue 9, "Done when": a record nested 5,000 levels deep, served among normal ones in live
  * traffic, is forwarded once in its safe form with an error log (an excerpt) and a metric;
@@ -79,8 +71,10 @@ describe.each(['raw', 'ecs'] as const)('a poison record in live traffic (output 
     // the clock runs on past the poison period's 2- and 10-minute re-reads.
     await harness.until(() => forwarded() >= normal.length + 1, 30_000);
     await harness.until(() => harness.clock.now() > POISON_AT + 15 * MINUTE, 30_000);
-    const unprocessable = await metric(harness, 'symphony_module_trend_micro_unprocessable_records_total');
-    const rereadPages = await metric(harness, 'symphony_module_trend_micro_reread_pages_total');
+    const unprocessable = await harness.metricLines(
+      'symphony_module_trend_micro_unprocessable_records_total',
+    );
+    const rereadPages = await harness.metricLines('symphony_module_trend_micro_reread_pages_total');
     expect(await harness.stop()).toBe(0);
 
     const events = harness.intake.events;

@@ -173,6 +173,15 @@ export class Harness {
     return this.intake.events.map((e) => JSON.parse(e) as Record<string, unknown>);
   }
 
+  /** The exposition lines of the current trigger's metrics whose name starts with `name`. */
+  async metricLines(name: string): Promise<string> {
+    const text = (await this.trigger?.metrics.registry.metrics()) ?? '';
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith(name))
+      .join('\n');
+  }
+
   totalStored(): number {
     return (['accepted_traffic', 'blocked_traffic', 'policy_events'] as const).reduce(
       (n, s) => n + this.simulator.records(s).length,
