@@ -29,6 +29,11 @@ export interface TokenPolicy {
   maxRestartsWithoutProgress: number;
   /** Empty pages carrying a token, in a row, before the read is taken for a loop. */
   maxEmptyPagesInARow: number;
+  /**
+   * Further reads that must stop at the same page before "nothing more" in answer to a token is
+   * the window's end. Two: one read can coincide with an expiry nobody saw; two in a row rarely.
+   */
+  endConfirmations: number;
 }
 
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = {
@@ -36,6 +41,7 @@ export const DEFAULT_TOKEN_POLICY: TokenPolicy = {
   maxTokenHoldMs: 30_000,
   maxRestartsWithoutProgress: 5,
   maxEmptyPagesInARow: 100,
+  endConfirmations: 2,
 };
 
 /** What to do after an answer: a page to hand over (maybe), and whether the read is over. */
@@ -75,6 +81,8 @@ export class WindowRead {
    * the end it claimed, waiting for a second read to confirm it.
    */
   private unconfirmedEnd: number | undefined;
+  /** Reads in a row, after the first, that ended with "nothing more" at that same page. */
+  private endsAtSamePage = 0;
   /** `token digest` of the pages of this read that handed a token out. */
   private readonly seen = new Set<string>();
 
@@ -153,12 +161,15 @@ export class WindowRead {
    * In answer to a token it is ambiguous: the end of a window whose last page was exactly full,
    * or a token that expired — after a pause we can see, or for reasons we cannot (the token's
    * life is undocumented; the server's clock is not ours). Taking an expiry for the end loses the
-   * rest of the window silently, so such an end counts only once a second read from the
-   * window's start stops at the same page; a read that stops elsewhere starts again.
+   * rest of the window silently, so such an end counts only once `endConfirmations` more reads
+   * from the window's start stop at the same page; a read that stops elsewhere starts over.
    */
   private endStep(sentWith: string | undefined, sentAt: number): ReadStep {
-    if (sentWith === undefined || this.unconfirmedEnd === this.pages) {
+    const sameEnd = this.unconfirmedEnd === this.pages;
+    this.endsAtSamePage = sameEnd ? this.endsAtSamePage + 1 : 0;
+    if (sentWith === undefined || this.endsAtSamePage >= this.policy.endConfirmations) {
       this.unconfirmedEnd = undefined;
+      this.endsAtSamePage = 0;
       return { page: this.takeRestart([]), done: true, restarted: undefined };
     }
     const held = sentAt - this.tokenAt;
