@@ -96,7 +96,12 @@ describe('a 50,000-record backlog through API faults, an intake outage, a timeou
     const outsideBound = duplicates.filter(
       (d) => d.batches.length !== 2 || !inFlight.has(d.batches[0] ?? -1),
     );
-    expect(outsideBound).toEqual([]);
+    // On failure, say where each unexpected duplicate came from (batch, generation, kill).
+    const where = (index: number): string => {
+      const b = ledger.batches[index];
+      return `#${index} (gen ${String(b?.generation)}${b?.duringKill === true ? ', during kill' : ''})`;
+    };
+    expect(outsideBound.map((d) => `${String(d.stream)}: ${d.batches.map(where).join(' → ')}`)).toEqual([]);
     // Each batch cut by a kill was accepted but never acknowledged: all of it came again.
     for (const batch of killedBy) {
       expect(duplicates.filter((d) => d.batches[0] === batch.index)).toHaveLength(batch.events.length);

@@ -158,6 +158,9 @@ export class Harness {
     await this.running;
     this.running = undefined;
     await store?.settled();
+    // A push whose body left just before the kill may still be read by the intake: it belongs
+    // to this generation, not to the next launch()'s (tests count duplicates per generation).
+    await this.intake.settled();
   }
 
   async close(): Promise<void> {

@@ -323,6 +323,8 @@ describe('IntakeClient configuration', () => {
   });
 });
 
+const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('IntakeStandIn', () => {
   let standIn: IntakeStandIn;
   beforeEach(async () => {
@@ -415,6 +417,32 @@ describe('IntakeStandIn', () => {
     standIn.onEvents = () => Promise.reject(new Error('disk full'));
     expect((await post(JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['a'] }))).status).toBe(500);
     expect(standIn.events).toHaveLength(0);
+  });
+
+  it('settled() waits for the requests already sent to be handled', async () => {
+    let release: () => void = () => undefined;
+    standIn.onEvents = () => new Promise<void>((resolve) => (release = resolve));
+    const sent = post(JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['in flight'] }));
+    while (standIn.requests === 0) await wait(5);
+    const settled = standIn.settled();
+    // Not settled while the batch is being stored: the answer has not gone out.
+    const early = await Promise.race([settled.then(() => 'settled'), wait(100).then(() => 'pending')]);
+    expect(early).toBe('pending');
+    release();
+    await settled;
+    expect(standIn.events).toEqual(['in flight']);
+    expect((await sent).status).toBe(200);
+  });
+
+  it('settled() gives up on a request held open on purpose after maxWaitMs', async () => {
+    standIn.failNext(1, { status: 200, hang: true });
+    const sent = post(JSON.stringify({ intake_key: INTAKE_KEY, jsons: ['held'] })).catch(() => undefined);
+    await wait(50);
+    const started = Date.now();
+    await standIn.settled(200);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await standIn.stop();
+    await sent;
   });
 
   it('closes idle keep-alive sockets and hanging requests on stop', async () => {

@@ -87,6 +87,8 @@ export class IntakeStandIn {
     response: StandInResponse;
   }[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** One promise per request not yet answered (or closed): what settled() waits for. */
+  private readonly unanswered = new Set<Promise<void>>();
   private baseUrl: string | undefined;
 
   constructor(private readonly options: IntakeStandInOptions = {}) {
@@ -115,6 +117,28 @@ export class IntakeStandIn {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await closeHttp(this.server);
+  }
+
+  /**
+   * Resolves once every request a client has already sent is handled: answered (its batch
+   * stored and passed to `onEvents` first) or its connection closed. A test that stops a client
+   * and then changes what it expects (a restart, a new phase) calls this in between: a body
+   * written just before the client stopped is still in the socket and only read on a later
+   * turn of the event loop, so without the wait it would be counted as the next phase's. Bounded
+   * by `maxWaitMs` (real time) for requests held open on purpose (`hang`).
+   */
+  async settled(maxWaitMs = 2_000): Promise<void> {
+    // A real timer, not a tick: the poll phase must run so the server reads what is waiting.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, maxWaitMs);
+    });
+    try {
+      await Promise.race([Promise.all([...this.unanswered]), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The next `count` requests get `response`. */
@@ -151,6 +175,10 @@ export class IntakeStandIn {
 
   private handle(request: IncomingMessage, response: ServerResponse): void {
     this.requests++;
+    // 'close' ends every response: answered, or its connection gone.
+    const done = new Promise<void>((resolve) => response.once('close', resolve));
+    this.unanswered.add(done);
+    void done.then(() => this.unanswered.delete(done));
     // The answer is decided now, so it is timed now (the body is read asynchronously).
     const decidedAt = this.clock.now();
     this.decidedAt.set(response, decidedAt);
