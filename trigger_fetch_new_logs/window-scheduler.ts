@@ -106,7 +106,10 @@ export async function readInParallel(options: ParallelReadOptions): Promise<void
       await waitOut(options, concurrency.waitMs());
       continue;
     }
-    await Promise.race(inFlight);
+    // A window ending, or K growing (more windows may start now, not only when one ends).
+    const stopWaiting = new AbortController();
+    await Promise.race([...inFlight, concurrency.changed(stopWaiting.signal).catch(() => undefined)]);
+    stopWaiting.abort();
     const done = finished.splice(0).flatMap(({ window, records }) => run.complete(window, records));
     if (done.length > 0) await options.advance(done);
   }
