@@ -175,17 +175,12 @@ export class AdaptiveConcurrency {
     if (this.probing) this.probeInterval = Math.min(this.probeInterval * 2, 16 * this.probeAfterPages);
     this.probing = false;
     const halved = Math.max(1, Math.floor(this.current / 2));
+    // A rate limit: the API accepted fewer requests than K sends. K goes no higher than what it
+    // accepted, and only the next level up is probed (rarely): halving alone, from a K far above
+    // the limit, leaves K above it, and growing back towards the old K costs more bursts of 429s.
     const accepted = this.acceptedLevel(now);
-    if (accepted !== undefined && accepted < halved) {
-      // A rate limit: the API accepted fewer requests than even half of K sends. K goes to what
-      // it accepted, and the next level up is the one probed (rarely): halving alone, from a K
-      // far above the limit, leaves K above it and costs another burst of 429s.
-      this.current = accepted;
-      this.ceiling = accepted + 1;
-    } else {
-      this.ceiling = this.current;
-      this.current = halved;
-    }
+    this.ceiling = accepted === undefined ? this.current : Math.min(this.current, accepted + 1);
+    this.current = Math.min(halved, accepted ?? halved);
     this.cutAt = now;
     this.successes = 0;
   }

@@ -156,6 +156,28 @@ describe('AdaptiveConcurrency', () => {
     expect(k.limit).toBe(4);
   });
 
+  it('after a cut to half, K grows back no further than the accepted level, not towards the old K', async () => {
+    const clock = new ManualClock();
+    const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 50 });
+    const release = await k.acquire(clock.sleep, new AbortController().signal);
+    clock.advance(300);
+    release();
+    pages(k, 7);
+    expect(k.limit).toBe(8);
+    // The API accepted about 13.5 pages a second: 4 requests of 300 ms in flight, as half of 8.
+    clock.advance(100);
+    for (let i = 0; i < 27; i++) {
+      clock.advance(74);
+      k.answered(true);
+    }
+    k.throttled(clock.now() - 300);
+    expect(k.limit).toBe(4);
+    pages(k, 49);
+    expect(k.limit).toBe(4);
+    pages(k, 1);
+    expect(k.limit).toBe(5);
+  });
+
   it('a throttle while the accepted rate sustains half of K or more (a 5xx, a brief limit) only halves K', async () => {
     const clock = new ManualClock();
     const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 50 });
