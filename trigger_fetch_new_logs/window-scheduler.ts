@@ -92,6 +92,9 @@ export async function readInParallel(options: ParallelReadOptions): Promise<void
         (records) => {
           inFlight.delete(reading);
           finished.push({ window, records });
+          // An empty window (204) hands no page over, yet its answer was waited for: without
+          // this, K stays at 1 through a quiet stretch and starts growing only once records come.
+          if (records === 0) concurrency.answered(true);
         },
         (error: unknown) => {
           inFlight.delete(reading);

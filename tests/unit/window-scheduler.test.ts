@@ -46,4 +46,29 @@ describe('readInParallel', () => {
     await reading;
     expect(started).toHaveLength(3);
   });
+
+  it('counts an empty window (no page handed over) as one answered request: K grows through a quiet stretch', async () => {
+    const clock = new ManualClock();
+    const concurrency = new AdaptiveConcurrency({ max: 8, clock });
+    let planned = 0;
+    let most = 0;
+    let open = 0;
+    await readInParallel({
+      run: new WindowRun(0, 0),
+      concurrency,
+      sleep: clock.sleep,
+      signal: new AbortController().signal,
+      next: (run) => (planned++ < 20 ? { start: run.nextStart, end: run.nextStart + MINUTE } : undefined),
+      read: async () => {
+        open++;
+        most = Math.max(most, open);
+        await settle();
+        open--;
+        return 0;
+      },
+      advance: () => Promise.resolve(),
+    });
+    expect(concurrency.limit).toBe(8);
+    expect(most).toBeGreaterThan(1);
+  });
 });
