@@ -27,6 +27,9 @@ export const MAX_BUSY_SHARE_TO_GROW = 0.5;
 /** Pages answered over this span give the accepted rate a throttle is compared with. */
 export const ACCEPTED_RATE_SPAN_MS = 2_000;
 
+/** A rate counted over less than this (since K last changed) says too little. */
+export const MIN_RATE_SPAN_MS = 500;
+
 /** Probing the last throttled level every 100 pages keeps 429s near 1-2 % of requests. */
 export const DEFAULT_PROBE_AFTER_PAGES = 100;
 
@@ -61,6 +64,8 @@ export class AdaptiveConcurrency {
   private readonly answeredAt: number[] = [];
   /** A page request's round trip (permit held, no throttle meanwhile), smoothed; ms. */
   private roundTripMs: number | undefined;
+  /** When K last changed (the accepted rate is counted since then). */
+  private changedAt = Number.NEGATIVE_INFINITY;
   /** Throttles seen so far: a request that overlapped one does not measure the round trip. */
   private throttles = 0;
 
@@ -181,19 +186,26 @@ export class AdaptiveConcurrency {
     const accepted = this.acceptedLevel(now);
     this.ceiling = accepted === undefined ? this.current : Math.min(this.current, accepted + 1);
     this.current = Math.min(halved, accepted ?? halved);
+    this.changedAt = now;
     this.cutAt = now;
     this.successes = 0;
   }
 
   /**
    * How many requests in flight the accepted rate sustains (Little's law: pages answered per
-   * ms over the last span × the round trip), at least 1; undefined before it can be told.
+   * ms × the round trip), at least 1; undefined before it can be told. The rate is counted since
+   * K last changed (over ACCEPTED_RATE_SPAN_MS at most): answers from before, at a lower K, would
+   * make a rate the API set look lower than it is. Under MIN_RATE_SPAN_MS since the change: too
+   * short to tell (K is only halved).
    */
   private acceptedLevel(now: number): number | undefined {
     this.forgetAnswers(now);
-    if (this.roundTripMs === undefined || this.answeredAt.length === 0) return undefined;
-    const rate = this.answeredAt.length / ACCEPTED_RATE_SPAN_MS;
-    return Math.max(1, Math.floor(rate * this.roundTripMs));
+    const from = Math.max(now - ACCEPTED_RATE_SPAN_MS, this.changedAt);
+    if (this.roundTripMs === undefined || now - from < MIN_RATE_SPAN_MS) return undefined;
+    let answers = 0;
+    for (const at of this.answeredAt) if (at > from) answers++;
+    if (answers === 0) return undefined;
+    return Math.max(1, Math.floor((answers / (now - from)) * this.roundTripMs));
   }
 
   private noteAnswer(): void {
@@ -217,6 +229,7 @@ export class AdaptiveConcurrency {
     this.current = Math.min(this.options.max, double ? this.current * 2 : this.current + 1);
     if (this.ceiling !== Number.POSITIVE_INFINITY) this.current = Math.min(this.current, this.ceiling);
     this.successes = 0;
+    this.changedAt = this.options.clock.now();
     this.wake();
   }
 

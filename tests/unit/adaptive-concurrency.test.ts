@@ -178,6 +178,31 @@ describe('AdaptiveConcurrency', () => {
     expect(k.limit).toBe(5);
   });
 
+  it('counts the accepted rate only since K last changed: pages answered at a lower K do not make the limit look lower', async () => {
+    const clock = new ManualClock();
+    const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 50 });
+    const release = await k.acquire(clock.sleep, new AbortController().signal);
+    clock.advance(300);
+    release();
+    // 1.4 s at K = 1..4: a few pages.
+    k.answered(true);
+    clock.advance(700);
+    pages(k, 2);
+    clock.advance(700);
+    pages(k, 3);
+    expect(k.limit).toBe(4);
+    // K = 8 for 0.6 s: 13 pages answered (about 22 a second: 6 requests of 300 ms in flight).
+    pages(k, 1);
+    expect(k.limit).toBe(8);
+    for (let i = 0; i < 13; i++) {
+      clock.advance(46);
+      k.answered(true);
+    }
+    k.throttled(clock.now() - 300);
+    // Over the whole 2 s the count would say 3 (20 pages); since K became 8 it says 6: halved, 4.
+    expect(k.limit).toBe(4);
+  });
+
   it('a throttle while the accepted rate sustains half of K or more (a 5xx, a brief limit) only halves K', async () => {
     const clock = new ManualClock();
     const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 50 });
