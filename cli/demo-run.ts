@@ -76,7 +76,12 @@ export class DemoRun {
     const liveMs = options.liveSeconds * 1_000;
     const dataset = planDataset(options.records, startedAt, startedAt + CATCH_UP_LIMIT_MS + liveMs + 30_000);
     const output = new DemoOutput(options.outDir);
-    await output.open();
+    try {
+      await output.open();
+    } catch (error) {
+      io.stderr.write(`demo: ${unusableOutDir(options.outDir, error)}\n`);
+      return EXIT.usage;
+    }
     const logFile = join(options.outDir, 'trigger.log');
     const log = createWriteStream(logFile);
     const simulator = await startDemoTenant(dataset, options);
@@ -304,4 +309,18 @@ function intro(options: DemoOptions, dataset: DemoDataset, serviceUrl: string, i
     `  It stops once caught up and after ${options.liveSeconds} s of live traffic. Ctrl-C stops it earlier.`,
     '',
   ].join('\n');
+}
+
+/** Why --out cannot be written, and what to do: the path and the system's reason, no stack. */
+function unusableOutDir(dir: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason =
+    code === 'EEXIST' || code === 'ENOTDIR'
+      ? 'it, or a folder on its path, is a file'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : error instanceof Error
+          ? error.message
+          : String(error);
+  return `--out ${dir} cannot be used as the output folder (${reason}). Give --out a folder that can be created or written.`;
 }

@@ -193,6 +193,16 @@ describe('demo', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Unknown option --bogus.');
   });
+
+  it('says which --out cannot be used, and why, without a stack (exit 2)', async () => {
+    const file = join(tempDir('demo-out-file'), 'a-file');
+    writeFileSync(file, 'not a folder');
+    const result = await cli(['demo', '--records', '10', '--live', '0', '--out', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`--out ${file} cannot be used as the output folder`);
+    expect(result.stderr).toContain('is a file');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe('normalize', () => {

@@ -4,19 +4,27 @@ import { Harness } from './harness';
 
 const HOUR = 3_600_000;
 
-/** An API with no logs whose clock runs `behindMs` behind the test's; records each request. */
+/**
+ * An API with no logs whose clock runs `behindMs` behind the test's; records each request it
+ * answers. While `down` is set it drops every connection unanswered (the API unreachable).
+ */
 async function emptyApi(
   h: Harness,
   behindMs: number,
-): Promise<{ url: string; server: Server; queries: URLSearchParams[] }> {
+): Promise<{ url: string; server: Server; queries: URLSearchParams[]; down: { value: boolean } }> {
   const queries: URLSearchParams[] = [];
+  const down = { value: false };
   const server = createServer((req, res) => {
+    if (down.value) {
+      req.socket.destroy();
+      return;
+    }
     req.resume();
     queries.push(new URL(req.url ?? '/', 'http://api').searchParams);
     res.writeHead(204, { date: new Date(h.clock.now() - behindMs).toUTCString() }).end();
   });
   const port = await listenHttp(server, 0, '127.0.0.1');
-  return { url: `http://127.0.0.1:${port}`, server, queries };
+  return { url: `http://127.0.0.1:${port}`, server, queries, down };
 }
 
 describe('the server-clock probe', () => {
@@ -56,15 +64,15 @@ describe('the server-clock probe', () => {
     h = new Harness();
     const api = await emptyApi(h, 0);
     server = api.server;
-    // Nothing listens yet: the probe is refused; then the API comes up on the same port.
-    const port = Number(new URL(api.url).port);
-    await closeHttp(api.server);
+    // The API drops every connection at first (the probe gets no answer), then comes back.
+    // (Closing the port and listening on it again raced with the client's own ephemeral ports.)
+    api.down.value = true;
     await h.start({ service_url: api.url, log_types: ['accepted_traffic'] });
     await h.until(() => h.logger.messages('warning').some((m) => m.includes("planned on this host's clock")));
-    await listenHttp(api.server, port, '127.0.0.1');
+    api.down.value = false;
     await h.until(() => api.queries.length >= 2);
     expect(h.logger.messages('warning').find((m) => m.includes("planned on this host's clock"))).toMatch(
-      /accepted_traffic: the Trend Micro API could not be reached \(ECONNREFUSED\)\. Windows are planned on this host's clock until it answers\./,
+      /accepted_traffic: the Trend Micro API could not be reached \(ECONNRESET\)\. Windows are planned on this host's clock until it answers\./,
     );
     expect(h.logger.messages('critical')).toEqual([]);
   });
