@@ -18,11 +18,15 @@ RUN groupmod --new-name sekoiaio-runtime node \
   && mkdir -p /symphony_data && chown 1000:1000 /symphony_data
 WORKDIR /app
 ENV NODE_ENV=production
+# Large buffers (intake bodies, API pages) in mappings of their own, returned when freed: see
+# PRODUCTION_ENV in bench/trigger-process.ts (peak RSS); keep both equal.
+ENV MALLOC_MMAP_THRESHOLD_=131072
 COPY --from=build /app/package.json /app/manifest.json /app/trigger_fetch_new_logs.json /app/connector_fetch_new_logs.json /app/logo.png ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/packages/automation-sdk-shim/package.json ./packages/automation-sdk-shim/package.json
 COPY --from=build /app/packages/automation-sdk-shim/dist ./packages/automation-sdk-shim/dist
 USER 1000:1000
-# --max-semi-space-size=4: see bench/trigger-process.ts (peak RSS under load); keep both equal.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "./dist/main.js"]
+# --max-semi-space-size=4 --heap-growing-percent=20: see PRODUCTION_NODE_ARGS in
+# bench/trigger-process.ts (peak RSS under load); keep both equal.
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "./dist/main.js"]

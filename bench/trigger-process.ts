@@ -8,11 +8,28 @@ import { clockTicks } from './stats';
 export const REPO_ROOT = resolve(__dirname, '../..');
 const MAIN = join(REPO_ROOT, 'dist', 'main.js');
 /**
- * The Node flags of the Docker image's ENTRYPOINT (keep both equal): a 4 MiB young-generation
- * semi-space makes V8 collect the short-lived page and batch garbage sooner, which keeps the
- * trigger's peak RSS well under 200 MiB at no throughput cost (measured).
+ * The Node flags of the Docker image's ENTRYPOINT (keep both equal; tests/runtime-image.test.ts
+ * checks it), measured on a 1M-record backlog (README, Performance):
+ * - a 4 MiB young-generation semi-space: V8 collects the short-lived page and batch garbage
+ *   sooner, at no throughput cost;
+ * - old generation grown by 20 % of what a full GC leaves live (V8's own factor goes up to 4 ×
+ *   on a machine with several GiB: a ~35 MiB live set let the heap reach 140 MiB before the next
+ *   full GC). A growing factor, not a ceiling: a page or batch larger than usual makes the heap
+ *   grow as much as it needs, it cannot run the process out of heap.
  */
-export const PRODUCTION_NODE_ARGS: readonly string[] = ['--max-semi-space-size=4'];
+export const PRODUCTION_NODE_ARGS: readonly string[] = [
+  '--max-semi-space-size=4',
+  '--heap-growing-percent=20',
+];
+/**
+ * The environment of the Docker image (its ENV lines; keep both equal). glibc serves a freed
+ * block of N bytes from its heap afterwards for every block up to N (its mmap threshold adapts,
+ * up to 32 MiB): once an intake body of a few MiB was freed, bodies and response buffers came
+ * from the heap, which fragments and is not given back (about 25 MiB of RSS). A fixed threshold
+ * of 128 KiB (glibc's default start) keeps every large buffer in its own mapping, returned to
+ * the system when freed.
+ */
+export const PRODUCTION_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
 const TAIL_LINES = 20;
 
 export interface TriggerSpec {
@@ -75,7 +92,12 @@ export class TriggerProcess {
       [...prefix, ...PRODUCTION_NODE_ARGS, ...nodeArgs, MAIN, 'fetch_new_logs'],
       {
         cwd: REPO_ROOT,
-        env: { ...process.env, SYMPHONY_VOLUME_PATH: this.volumePath, SYMPHONY_DATA_PATH: this.dataPath },
+        env: {
+          ...process.env,
+          ...PRODUCTION_ENV,
+          SYMPHONY_VOLUME_PATH: this.volumePath,
+          SYMPHONY_DATA_PATH: this.dataPath,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

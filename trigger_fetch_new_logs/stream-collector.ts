@@ -130,6 +130,12 @@ export interface StreamCollectorOptions {
    * observer also tells of 429/5xx answers.
    */
   concurrency?: AdaptiveConcurrency;
+  /**
+   * The batch allowance this collector's reads share with others: the trigger passes one for
+   * all its streams, so that the process holds about one allowance of events, not one per
+   * stream. Absent: one of its own, from `limits`.
+   */
+  batchBudget?: BatchBudget;
 }
 
 /** The indexes of the events an intake error says were acknowledged (or discarded for good). */
@@ -157,7 +163,7 @@ interface Failing {
  */
 export class StreamCollector {
   private readonly limits: CollectorLimits;
-  /** batchEvents / batchBytes, shared by the reads in flight: K reads hold no more than one. */
+  /** batchEvents / batchBytes, shared by the reads in flight (of every stream, in the trigger). */
   private readonly batchBudget: BatchBudget;
   private checkpoint: StreamCheckpoint;
   private spanMs: number;
@@ -197,7 +203,7 @@ export class StreamCollector {
     initial: StreamCheckpoint | undefined,
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.batchBudget = new BatchBudget(this.limits);
+    this.batchBudget = options.batchBudget ?? new BatchBudget(this.limits);
     this.spanMs = this.limits.initialSpanMs;
     // The first window is planned on the server's clock: a host clock running ahead would
     // otherwise start the stream in the server's future.

@@ -20,7 +20,8 @@ import { probeServerClock } from './server-clock-probe';
 import { ServerTime } from './server-time';
 import { normalize } from './normalizer';
 import { toCollectorSettings, type CollectorSettings, type FetchNewLogsConfiguration } from './settings';
-import { StreamCollector, type CollectorLimits } from './stream-collector';
+import { BatchBudget } from './pending-batch';
+import { DEFAULT_LIMITS, StreamCollector, type CollectorLimits } from './stream-collector';
 import { STREAMS, type StreamName } from './streams';
 import { TmesClient } from './tmes-client';
 import type { TokenPolicy } from './window-read';
@@ -94,8 +95,11 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     // Before the first window is planned: its cursor must come from the server's clock too.
     const [first] = settings.streams;
     if (first !== undefined) await probeServerClock(client, STREAMS[first], serverTime, this.logger, signal);
+    // One batch allowance for the process: the streams' reads in flight share it, so three
+    // streams hold about one batch of events (and the intake push's body), not three.
+    const batchBudget = new BatchBudget({ ...DEFAULT_LIMITS, ...this.collectorLimits });
     const collectors = settings.streams.map((name) =>
-      this.collector(name, settings, book, client, serverTime, concurrency.get(name)),
+      this.collector(name, settings, book, client, serverTime, concurrency.get(name), batchBudget),
     );
     // A bug escaping one stream stops its siblings too, so run() is never re-entered while
     // an earlier generation of collectors is still running.
@@ -186,6 +190,7 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     client: TmesClient,
     serverTime: ServerTime,
     concurrency: AdaptiveConcurrency | undefined,
+    batchBudget: BatchBudget,
   ): StreamCollector {
     // Raw: no encoder, the record's own JSON text is forwarded (serialised once).
     const encode = settings.outputFormat === 'ecs' ? (r: unknown) => normalize(r, name) : undefined;
@@ -207,6 +212,7 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
         logger: this.logger,
         encode,
         limits: this.collectorLimits,
+        batchBudget,
         ...(concurrency === undefined ? {} : { concurrency }),
       },
       book.get(name),

@@ -69,10 +69,14 @@ export interface PushOptions {
   signal?: AbortSignal;
 }
 
-/** One request's worth of events, already JSON-encoded as they appear in the body. */
+/**
+ * One request's worth of events: their positions in the pushed list and the exact size of the
+ * body they make. No JSON-encoded copy of the events is kept: the body is written from the
+ * events themselves when it is sent (a copy of every event of a batch, held for the whole push,
+ * was one of the largest things in the trigger's heap).
+ */
 export interface IntakeChunk {
-  jsons: string[];
-  /** Position in the pushed list of each event of `jsons`. */
+  /** Position in the pushed list of each event of the request, in body order. */
   indexes: number[];
   bodyBytes: number;
 }
@@ -101,25 +105,31 @@ export function planChunks(
 ): { batches: IntakeChunk[]; oversized: OversizedEvent[] } {
   const batches: IntakeChunk[] = [];
   const oversized: OversizedEvent[] = [];
-  let current: IntakeChunk = { jsons: [], indexes: [], bodyBytes: envelopeBytes };
+  let current: IntakeChunk = { indexes: [], bodyBytes: envelopeBytes };
   events.forEach((event, index) => {
     const bytes = Buffer.byteLength(event);
-    const encoded = JSON.stringify(event);
-    const cost = Buffer.byteLength(encoded);
+    const cost = encodedBytes(event);
     if (bytes > limits.maxEventBytes || envelopeBytes + cost > limits.maxBodyBytes) {
       oversized.push({ index, bytes });
       return;
     }
-    if (current.jsons.length > 0 && current.bodyBytes + 1 + cost > limits.maxBodyBytes) {
+    if (current.indexes.length > 0 && current.bodyBytes + 1 + cost > limits.maxBodyBytes) {
       batches.push(current);
-      current = { jsons: [], indexes: [], bodyBytes: envelopeBytes };
+      current = { indexes: [], bodyBytes: envelopeBytes };
     }
-    current.bodyBytes += (current.jsons.length > 0 ? 1 : 0) + cost;
-    current.jsons.push(encoded);
+    current.bodyBytes += (current.indexes.length > 0 ? 1 : 0) + cost;
     current.indexes.push(index);
   });
-  if (current.jsons.length > 0) batches.push(current);
+  if (current.indexes.length > 0) batches.push(current);
   return { batches, oversized };
+}
+
+/**
+ * UTF-8 bytes of `event` once JSON-encoded as a string of the body. The encoded text is
+ * short-lived (collected young); planChunks keeps only the number.
+ */
+function encodedBytes(event: string): number {
+  return Buffer.byteLength(JSON.stringify(event));
 }
 
 /** The intake's definitive answer to one request (transient failures are retried before). */
@@ -205,7 +215,7 @@ export class IntakeClient {
     this.reportOversized(strings, oversized);
     if (batches.length === 0) return ledger.result();
     const started = this.options.clock.now();
-    const sendable = batches.reduce((sum, batch) => sum + batch.jsons.length, 0);
+    const sendable = batches.reduce((sum, batch) => sum + batch.indexes.length, 0);
     const verdict = this.lastVerdict;
     const context = {
       events: strings,
@@ -253,7 +263,7 @@ export class IntakeClient {
     const answer = await this.send(batch, push);
     if (answer?.kind !== 'refused') return;
     // log2 levels, two requests each, room for two refused events: bounded, whatever the intake does.
-    const budget = { requests: 4 * Math.ceil(Math.log2(Math.max(2, batch.jsons.length))) };
+    const budget = { requests: 4 * Math.ceil(Math.log2(Math.max(2, batch.indexes.length))) };
     await this.isolate(batch, answer, push, budget);
   }
 
@@ -268,7 +278,7 @@ export class IntakeClient {
     push: PushContext,
     budget: { requests: number },
   ): Promise<void> {
-    if (part.jsons.length === 1) {
+    if (part.indexes.length === 1) {
       this.refuseEvent(part, refusal, push);
       return;
     }
@@ -277,7 +287,7 @@ export class IntakeClient {
       return;
     }
     budget.requests -= 2;
-    const halves = this.halves(part);
+    const halves = this.halves(part, push.events);
     // Both halves are sent before going deeper: an accepted half is the evidence that the
     // intake refuses these events, not everything (see refuseEvent).
     const answers: (Answer | undefined)[] = [];
@@ -288,20 +298,16 @@ export class IntakeClient {
     }
   }
 
-  private halves(part: IntakeChunk): [IntakeChunk, IntakeChunk] {
-    const middle = Math.ceil(part.jsons.length / 2);
-    const make = (jsons: string[], indexes: number[]): IntakeChunk => ({
-      jsons,
+  private halves(part: IntakeChunk, events: readonly string[]): [IntakeChunk, IntakeChunk] {
+    const middle = Math.ceil(part.indexes.length / 2);
+    const make = (indexes: number[]): IntakeChunk => ({
       indexes,
-      bodyBytes: jsons.reduce(
-        (sum, json) => sum + Buffer.byteLength(json),
-        this.envelopeBytes + jsons.length - 1,
+      bodyBytes: indexes.reduce(
+        (sum, index) => sum + encodedBytes(events[index] ?? ''),
+        this.envelopeBytes + indexes.length - 1,
       ),
     });
-    return [
-      make(part.jsons.slice(0, middle), part.indexes.slice(0, middle)),
-      make(part.jsons.slice(middle), part.indexes.slice(middle)),
-    ];
+    return [make(part.indexes.slice(0, middle)), make(part.indexes.slice(middle))];
   }
 
   /**
@@ -349,8 +355,8 @@ export class IntakeClient {
    * a fatal error or an abort.
    */
   private async send(part: IntakeChunk, push: PushContext): Promise<Answer | undefined> {
-    const body = this.body(part);
-    const count = part.jsons.length;
+    const body = this.body(part, push.events);
+    const count = part.indexes.length;
     const { clock, sleep, random, policy, liveness, logger } = this.options;
     // Set when the previous attempt's outcome is unknown: its re-send may duplicate.
     let lost: UnknownOutcomeError | undefined;
@@ -399,7 +405,7 @@ export class IntakeClient {
     ledger: PushLedger,
   ): void {
     const { metrics, liveness, logger } = this.options;
-    const count = part.jsons.length;
+    const count = part.indexes.length;
     ledger.markAcknowledged(part.indexes, answer.ids);
     metrics?.forwarded(count);
     liveness?.recordPushSuccess();
@@ -428,19 +434,25 @@ export class IntakeClient {
   }
 
   /**
-   * The request body, written straight into one buffer of the size planChunks measured.
-   * Joining megabytes of events into a string first would allocate large strings, which go
-   * to the old generation and stay until a full GC: most of the trigger's memory under load.
+   * The request body, written straight into one buffer of the size planChunks measured, each
+   * event JSON-encoded on the way (that text is garbage as soon as it is copied). Joining
+   * megabytes of events into a string first would allocate large strings, which go to the old
+   * generation and stay until a full GC: most of the trigger's memory under load.
    */
-  private body(batch: IntakeChunk): Buffer {
+  private body(batch: IntakeChunk, events: readonly string[]): Buffer {
     const body = Buffer.allocUnsafe(batch.bodyBytes);
     let offset = body.write(this.envelopeHead, 0, 'utf8');
-    batch.jsons.forEach((json, index) => {
-      if (index > 0) offset += body.write(',', offset, 'latin1');
-      offset += body.write(json, offset, 'utf8');
+    batch.indexes.forEach((index, i) => {
+      if (i > 0) offset += body.write(',', offset, 'latin1');
+      offset += body.write(JSON.stringify(events[index] ?? ''), offset, 'utf8');
     });
     offset += body.write(']}', offset, 'latin1');
-    return body.subarray(0, offset);
+    // Buffer.write cuts what does not fit without a word: a body of another size than measured
+    // would be a truncated (malformed) request, or one over the intake's limit.
+    if (offset !== batch.bodyBytes) {
+      throw new Error(`Intake body measured ${batch.bodyBytes} bytes but wrote ${offset}`);
+    }
+    return body;
   }
 
   private attempt(body: Buffer, count: number, signal: AbortSignal): Promise<RetryDecision<Answer>> {
