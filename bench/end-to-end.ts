@@ -1,6 +1,6 @@
 import { startBacklog } from './backlog';
 import { planCpus, type CpuPlan } from './cpu-pinning';
-import { jsonRoundTripRate } from './cpu-limit';
+import { jsonRoundTripRate, type CpuLimit } from './cpu-limit';
 import { drain, type DrainResult } from './drain';
 import { figure, round, type BenchResult } from './stats';
 import { STREAM_NAMES } from '../trigger_fetch_new_logs/streams';
@@ -17,7 +17,7 @@ export interface EndToEndOptions {
 export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpus()): Promise<BenchResult> {
   const { counts, simulator, intake } = await startBacklog({ ...options, spanHours: 24, seed: 11 }, cpus);
   const results: Record<'raw' | 'ecs', DrainResult[]> = { raw: [], ecs: [] };
-  const limits: number[] = [];
+  const limits: CpuLimit[] = [];
   try {
     for (let run = 0; run < options.runs; run++) {
       // Measured next to each run, on the bench's core, with the same generator.
@@ -42,6 +42,15 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
     await simulator.stop();
   }
   const rate = (format: 'raw' | 'ecs'): number[] => results[format].map((r) => round(r.eventsPerSecond));
+  // Events per second of the trigger's own CPU time: what its hot path costs, whatever share
+  // of its core the machine's load left it.
+  const perCpuSecond = (format: 'raw' | 'ecs'): number[] =>
+    results[format].map((r) => (r.cpuSeconds > 0 ? r.events / r.cpuSeconds : Number.NaN));
+  const ratio = (rates: number[], limit: (l: CpuLimit) => number): number[] =>
+    rates.map((r, i) => {
+      const l = limits[i];
+      return round(l === undefined ? Number.NaN : r / limit(l), 2);
+    });
   return {
     name: 'end-to-end',
     figures: [
@@ -51,20 +60,33 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
         'end-to-end',
         'JSON.parse + JSON.stringify of the same records (CPU limit)',
         'records/s',
-        limits.map(round),
+        limits.map((l) => round(l.wall)),
       ),
       figure(
         'end-to-end',
         'raw ÷ CPU limit',
         '×',
-        rate('raw').map((r, i) => round(r / (limits[i] ?? Number.NaN), 2)),
+        ratio(rate('raw'), (l) => l.wall),
         { value: 0.4 },
       ),
       figure(
         'end-to-end',
         'ecs ÷ CPU limit',
         '×',
-        rate('ecs').map((r, i) => round(r / (limits[i] ?? Number.NaN), 2)),
+        ratio(rate('ecs'), (l) => l.wall),
+      ),
+      figure(
+        'end-to-end',
+        'raw per trigger CPU-second ÷ CPU limit per CPU-second (load-independent)',
+        '×',
+        ratio(perCpuSecond('raw'), (l) => l.cpu),
+        { value: 0.4 },
+      ),
+      figure(
+        'end-to-end',
+        'ecs per trigger CPU-second ÷ CPU limit per CPU-second',
+        '×',
+        ratio(perCpuSecond('ecs'), (l) => l.cpu),
       ),
     ],
     details: {
@@ -73,6 +95,7 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
       processes:
         'trigger = `node dist/main.js fetch_new_logs` (its own process, FileCheckpointStore in a temp dir); simulator = a child process; intake stand-in = the bench process',
       cpuPinning: cpus,
+      cpuLimits: limits.map((l) => ({ wall: round(l.wall), perCpuSecond: round(l.cpu) })),
       runs: Object.fromEntries(
         (['raw', 'ecs'] as const).map((f) => [
           f,
@@ -81,6 +104,7 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
             wallMs: round(r.wallMs),
             steadyMs: round(r.steadyMs),
             triggerCpuShare: round(r.cpuShare, 2),
+            triggerCpuSeconds: round(r.cpuSeconds, 2),
             peakRssMiB: round(r.peakRssBytes / 2 ** 20, 1),
             extra: r.extra,
             exitCode: r.exitCode,

@@ -27,6 +27,7 @@ import {
   serializeRecord,
 } from './record-identity';
 import { dueReread, rereadAges, scheduleReread } from './reread-schedule';
+import { gatedPages } from './request-gate';
 import type { CollectorSettings } from './settings';
 import type { StreamDefinition } from './streams';
 import type { TimeWindow } from './tmes-client';
@@ -176,6 +177,8 @@ export class StreamCollector {
    */
   private readonly claims = new Map<string, number>();
   readonly concurrency: AdaptiveConcurrency;
+  /** The page source, each request holding one of the K permits (see gatedPages). */
+  private readonly pages: PageSource;
   /** Longest window of the parallel run in progress (its backlog cut in 2 × max windows at least). */
   private runSpanMs = Number.POSITIVE_INFINITY;
   /** A parallel run failed: windows are read one at a time until one completes. */
@@ -216,6 +219,7 @@ export class StreamCollector {
     this.concurrency =
       options.concurrency ??
       new AdaptiveConcurrency({ max: options.settings.maxParallelRequests ?? 1, clock: options.clock });
+    this.pages = gatedPages(options.pages, this.concurrency, options.sleep);
   }
 
   get name(): StreamDefinition['name'] {
@@ -393,9 +397,22 @@ export class StreamCollector {
       return undefined;
     const start = run.nextStart;
     if (start < horizonAt(now, this.limits.horizonMarginMs)) return undefined;
-    const span = Math.min(this.spanMs, this.runSpanMs);
-    // Down to the last window: that one (caught up) is read on its own, then the stream waits.
-    if (now - settings.delayMs - start <= span) return undefined;
+    const left = now - settings.delayMs - start;
+    // About one page of records at the density last seen: the run leaves that much (caught up)
+    // to a window read on its own, then the stream waits.
+    const page = Math.max(
+      this.limits.minWindowMs,
+      Math.ceil((this.spanMs * settings.pageSize) / this.limits.targetRecordsPerWindow),
+    );
+    if (left <= page) return undefined;
+    // Near the end, each window takes 1/K of what is left: the last ones end at about the
+    // same time, instead of K − 1 slots idling while one full window (or the rest, read on its
+    // own afterwards) finishes.
+    const span = Math.min(
+      this.spanMs,
+      this.runSpanMs,
+      Math.max(page, Math.ceil(left / this.concurrency.limit)),
+    );
     const end = start + span;
     this.checkpoint = { ...this.checkpoint, window: { start: this.checkpoint.cursor, end } };
     return { start, end };
@@ -541,7 +558,8 @@ export class StreamCollector {
     kind: ReadKind,
     signal: AbortSignal,
   ): Promise<number> {
-    const { stream, settings, metrics, pages } = this.options;
+    const { stream, settings, metrics } = this.options;
+    const { pages } = this;
     const occurrences = new Map<string, number>();
     const batch = new PendingBatch();
     // This read's share of the stream's batch allowance (smaller while other reads are in flight).

@@ -92,6 +92,9 @@ export async function readInParallel(options: ParallelReadOptions): Promise<void
         (records) => {
           inFlight.delete(reading);
           finished.push({ window, records });
+          // An empty window (204) hands no page over, yet its answer was waited for: without
+          // this, K stays at 1 through a quiet stretch and starts growing only once records come.
+          if (records === 0) concurrency.answered(true);
         },
         (error: unknown) => {
           inFlight.delete(reading);
@@ -106,7 +109,10 @@ export async function readInParallel(options: ParallelReadOptions): Promise<void
       await waitOut(options, concurrency.waitMs());
       continue;
     }
-    await Promise.race(inFlight);
+    // A window ending, or K growing (more windows may start now, not only when one ends).
+    const stopWaiting = new AbortController();
+    await Promise.race([...inFlight, concurrency.changed(stopWaiting.signal).catch(() => undefined)]);
+    stopWaiting.abort();
     const done = finished.splice(0).flatMap(({ window, records }) => run.complete(window, records));
     if (done.length > 0) await options.advance(done);
   }

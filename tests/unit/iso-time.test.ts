@@ -23,6 +23,44 @@ describe('parseIsoTime', () => {
     expect(parseIsoTime(text)).toBe(expected);
   });
 
+  it('reads canonical UTC times from their digits exactly as Date.parse does, and lets the slow path judge the rest', () => {
+    const twoDigits = (max: number): fc.Arbitrary<string> =>
+      fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    const canonical = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')),
+        twoDigits(13),
+        twoDigits(32),
+        twoDigits(25),
+        twoDigits(60),
+        twoDigits(60),
+        fc.option(fc.stringMatching(/^[0-9]{1,7}$/), { nil: undefined }),
+      )
+      .map(([y, mo, d, h, mi, s, f]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${f === undefined ? '' : `.${f}`}Z`);
+    // What parseIsoTime did before its digit reader: Date.parse, proven by a round trip, else luxon.
+    const reference = (text: string): number | undefined => {
+      const ms = Date.parse(text);
+      if (!Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === text.slice(0, 19)) return ms;
+      const time = DateTime.fromISO(text, { zone: 'utc' });
+      return time.isValid ? time.toMillis() : undefined;
+    };
+    fc.assert(
+      fc.property(canonical, (text) => {
+        expect(parseIsoTime(text)).toBe(reference(text));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const text of [
+      '2024-02-29T00:00:00Z',
+      '2023-02-29T00:00:00Z',
+      '1900-02-29T00:00:00Z',
+      '2000-02-29T23:59:59.9999Z',
+      '2026-06-01T24:00:00Z',
+      '0999-12-31T00:00:00Z',
+    ])
+      expect(parseIsoTime(text)).toBe(reference(text));
+  });
+
   it.each([
     'garbage',
     '',

@@ -183,6 +183,66 @@ describe('windows read side by side', () => {
     expect(new Map([...delivered].sort((a, b) => a[0] - b[0]))).toEqual(listed(records));
   });
 
+  it("cuts the backlog's end in 1/K pieces read side by side: no long last window is read alone", async () => {
+    const records = backlog();
+    const trace: Trace = { windows: [], inFlight: 0, maxInFlight: 0, pagesServed: 0 };
+    const { delivered, drain } = setup(slowApi(records, trace), 4);
+    await drain();
+    const spans = trace.windows.map((w) => (w.end - w.start) / 60_000);
+    const longest = Math.max(...spans);
+    // The window read once the run is over (caught up) holds about one page (100 records here).
+    expect(spans[spans.length - 1]).toBeLessThanOrEqual(2);
+    // Before it, windows shrink towards the end, several still side by side.
+    const tail = spans.slice(-6, -1);
+    expect(Math.max(...tail)).toBeLessThan(longest / 2);
+    expect(trace.maxInFlight).toBe(4);
+    expect(new Map([...delivered].sort((a, b) => a[0] - b[0]))).toEqual(listed(records));
+  });
+
+  it('after a 429 cut, the windows already open send no more than K page requests at once', async () => {
+    const records = backlog();
+    const clock = new ManualClock(NOW);
+    const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 1_000 });
+    let inFlight = 0;
+    const afterCut: { inFlight: number; limit: number }[] = [];
+    let before = 0;
+    let cut = false;
+    const open = slowApi(records, { windows: [], inFlight: 0, maxInFlight: 0, pagesServed: 0 }, (n) => {
+      if (n === 40) {
+        // 8 windows open, a burst of 429s: K = 4, then no more throttling.
+        k.throttled(clock.now() - 5);
+        cut = true;
+      }
+    });
+    // Counts requests between the gate's permit and the page's arrival.
+    const counting: PageSource = (stream, window, size, signal) => ({
+      [Symbol.asyncIterator]: () => {
+        const pages = open(stream, window, size, signal)[Symbol.asyncIterator]();
+        return {
+          next: async () => {
+            inFlight++;
+            if (cut) afterCut.push({ inFlight, limit: k.limit });
+            else before = Math.max(before, inFlight);
+            try {
+              return await pages.next();
+            } finally {
+              inFlight--;
+            }
+          },
+          return: async () => (await pages.return?.()) ?? { done: true, value: undefined },
+        };
+      },
+    });
+    const { delivered, drain } = setup(counting, 8, k, 50, clock);
+    await drain();
+    expect(before).toBe(8);
+    expect(afterCut.length).toBeGreaterThan(50);
+    // Right after the cut K is 4 (it grows back later): the 8 windows open share 4 permits.
+    expect(afterCut[0]?.limit).toBe(4);
+    for (const request of afterCut) expect(request.inFlight).toBeLessThanOrEqual(request.limit);
+    expect(new Map([...delivered].sort((a, b) => a[0] - b[0]))).toEqual(listed(records));
+  });
+
   it('max_parallel_requests 1 reads one window at a time, each starting where the previous ended (minus the overlap)', async () => {
     const records = backlog();
     const trace: Trace = { windows: [], inFlight: 0, maxInFlight: 0, pagesServed: 0 };
