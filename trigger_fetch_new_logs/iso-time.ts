@@ -17,7 +17,8 @@ export function parseIsoTime(value: unknown): number | undefined {
   if (!CANONICAL_UTC.test(value)) return parseWithLuxon(value);
   const fast = canonicalFields(value);
   if (fast !== undefined) return fast;
-  const ms = Date.parse(value);
+  // The fraction cut to ms first: Date.parse misreads 10+ digits that start with a zero.
+  const ms = Date.parse(value.replace(/(\.\d{3})\d+Z$/, '$1Z'));
   // Date.parse rolls "02-30" over to March; an exact round trip proves the fields were valid.
   if (!Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === value.slice(0, 19)) return ms;
   return parseWithLuxon(value);
@@ -48,7 +49,8 @@ function canonicalFields(value: string): number | undefined {
   if (year < 1000 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   let ms = 0;
-  // ".f", ".ff", ".fff…": the first three digits, the rest dropped (as Date.parse does).
+  // ".f", ".ff", ".fff…": the first three digits, the rest dropped (as Date.parse does, except
+  // that it misreads fractions of 10+ digits starting with a zero: ".0999999999" as 999 ms).
   if (value.charCodeAt(19) === 46) {
     for (let i = 20, scale = 100; i < 23 && i < value.length - 1; i++, scale /= 10)
       ms += (value.charCodeAt(i) - 48) * scale;

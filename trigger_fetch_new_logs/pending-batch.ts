@@ -75,12 +75,17 @@ export interface BatchShare {
 }
 
 /**
- * The batch allowance of one stream (batchEvents, batchBytes), shared by the reads it has in
- * flight. Each read queues events until its batch holds 1/n of the allowance, n being the reads
- * open now: K windows read side by side hold, pending and being forwarded, about what one
- * sequential read holds, instead of K full batches (K × 4 MiB, and the intake push's copies of
- * each). Alone, a read gets the whole allowance: max_parallel_requests 1 batches as before.
+ * The batch allowance (batchEvents, batchBytes), shared by the reads in flight: one stream's, or
+ * the whole process's when the trigger passes one budget to every stream. Each read queues events
+ * until its batch holds 1/n of the allowance, n being the reads open now: K windows read side by
+ * side hold, pending and being forwarded, about what one sequential read holds, instead of K full
+ * batches (K × 4 MiB, and the intake push's copies of each). Alone, a read gets the whole
+ * allowance: max_parallel_requests 1 batches as before. A share is never cut below 1/MAX_SPLIT of
+ * the allowance: with many reads open (three streams at a high K), ever smaller batches would cost
+ * an intake request, a journal append and a checkpoint save each, for little memory saved.
  */
+export const MAX_SPLIT = 10;
+
 export class BatchBudget {
   private open_ = 0;
 
@@ -96,7 +101,7 @@ export class BatchBudget {
     let closed = false;
     return {
       full: (batch) => {
-        const n = Math.max(1, this.open_);
+        const n = Math.min(MAX_SPLIT, Math.max(1, this.open_));
         return (
           batch.size >= Math.ceil(this.limits.batchEvents / n) ||
           batch.bytes >= Math.ceil(this.limits.batchBytes / n)

@@ -23,7 +23,7 @@ describe('parseIsoTime', () => {
     expect(parseIsoTime(text)).toBe(expected);
   });
 
-  it('reads canonical UTC times from their digits exactly as Date.parse does, and lets the slow path judge the rest', () => {
+  it('reads canonical UTC times from their digits as Date.parse does (fraction truncated to ms), and lets the slow path judge the rest', () => {
     const twoDigits = (max: number): fc.Arbitrary<string> =>
       fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
     const canonical = fc
@@ -34,7 +34,7 @@ describe('parseIsoTime', () => {
         twoDigits(25),
         twoDigits(60),
         twoDigits(60),
-        fc.option(fc.stringMatching(/^[0-9]{1,7}$/), { nil: undefined }),
+        fc.option(fc.stringMatching(/^[0-9]{1,15}$/), { nil: undefined }),
       )
       .map(([y, mo, d, h, mi, s, f]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${f === undefined ? '' : `.${f}`}Z`);
     // What parseIsoTime did before its digit reader: Date.parse, proven by a round trip, else luxon.
@@ -44,12 +44,16 @@ describe('parseIsoTime', () => {
       const time = DateTime.fromISO(text, { zone: 'utc' });
       return time.isValid ? time.toMillis() : undefined;
     };
+    // Date.parse misreads fractions of 10 or more digits that start with a zero (".0999999999" as
+    // 999 ms): the reference reads the fraction cut to its first three digits, the truncation meant.
+    const cut = (text: string): string => text.replace(/\.(\d{1,3})\d*Z$/, '.$1Z');
     fc.assert(
       fc.property(canonical, (text) => {
-        expect(parseIsoTime(text)).toBe(reference(text));
+        expect(parseIsoTime(text)).toBe(reference(cut(text)));
       }),
       { numRuns: 20_000 },
     );
+    expect(parseIsoTime('2026-06-01T00:00:00.0999999999Z')).toBe(Date.UTC(2026, 5, 1) + 99);
     for (const text of [
       '2024-02-29T00:00:00Z',
       '2023-02-29T00:00:00Z',

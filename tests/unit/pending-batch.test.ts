@@ -1,4 +1,4 @@
-import { BatchBudget, PendingBatch } from '../../trigger_fetch_new_logs/pending-batch';
+import { BatchBudget, MAX_SPLIT, PendingBatch } from '../../trigger_fetch_new_logs/pending-batch';
 
 const limits = { batchEvents: 100, batchBytes: 1_000 };
 
@@ -46,6 +46,17 @@ describe('BatchBudget', () => {
     }
     expect(most).toBeLessThanOrEqual(limits.batchBytes + 8 * 7);
     expect(most).toBeGreaterThan(limits.batchBytes / 2);
+  });
+
+  it('never cuts a share below 1/MAX_SPLIT of the allowance, however many reads are open', () => {
+    const budget = new BatchBudget(limits);
+    const shares = Array.from({ length: 3 * MAX_SPLIT }, () => budget.open());
+    expect(budget.reads).toBe(3 * MAX_SPLIT);
+    const floor = limits.batchEvents / MAX_SPLIT;
+    for (const share of shares) {
+      expect(share.full(batchOf(floor - 1))).toBe(false);
+      expect(share.full(batchOf(floor))).toBe(true);
+    }
   });
 
   it('hands a closed read’s share back to the others, once however often it is closed', () => {
