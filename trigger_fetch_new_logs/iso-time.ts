@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { dateTimeFields } from './date-fields';
 
 /**
  * The API's usual form, in UTC: `2026-06-01T12:00:00Z`, with an optional fraction. For it, the
@@ -39,15 +40,9 @@ function parseWithLuxon(value: string): number | undefined {
  * record on the hot path). Undefined for anything else: the slow path decides.
  */
 function canonicalFields(value: string): number | undefined {
-  const year = digits(value, 0, 4);
-  const month = digits(value, 5, 2);
-  const day = digits(value, 8, 2);
-  const hour = digits(value, 11, 2);
-  const minute = digits(value, 14, 2);
-  const second = digits(value, 17, 2);
+  const fields = dateTimeFields(value);
   // Years below 1000 are left to the slow path (Date.UTC reads 0-99 as 1900-1999).
-  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined;
-  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  if (fields === undefined || fields.year < 1000) return undefined;
   let ms = 0;
   // ".f", ".ff", ".fff…": the first three digits, the rest dropped (as Date.parse does, except
   // that it misreads fractions of 10+ digits starting with a zero: ".0999999999" as 999 ms).
@@ -55,16 +50,6 @@ function canonicalFields(value: string): number | undefined {
     for (let i = 20, scale = 100; i < 23 && i < value.length - 1; i++, scale /= 10)
       ms += (value.charCodeAt(i) - 48) * scale;
   }
+  const { year, month, day, hour, minute, second } = fields;
   return Date.UTC(year, month - 1, day, hour, minute, second, ms);
-}
-
-function digits(value: string, from: number, count: number): number {
-  let n = 0;
-  for (let i = from; i < from + count; i++) n = n * 10 + value.charCodeAt(i) - 48;
-  return n;
-}
-
-function daysIn(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }

@@ -112,12 +112,15 @@ describe('parseIsoTime', () => {
   it('reads a time without a zone as UTC on a Europe/Paris host too (checked in a child process)', () => {
     // Jest gives each test file its own process.env: setting TZ here would not change the
     // zone V8 uses. A child node process with TZ set does.
-    const source = readFileSync(join(ROOT, 'trigger_fetch_new_logs/iso-time.ts'), 'utf8');
-    const js = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
-    }).outputText;
+    // The parser and the module it imports, compiled side by side (luxon comes from NODE_PATH).
     const dir = mkdtempSync(join(tmpdir(), 'iso-time-tz-'));
-    writeFileSync(join(dir, 'iso-time.js'), js);
+    for (const name of ['iso-time', 'date-fields']) {
+      const source = readFileSync(join(ROOT, `trigger_fetch_new_logs/${name}.ts`), 'utf8');
+      const js = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+      }).outputText;
+      writeFileSync(join(dir, `${name}.js`), js);
+    }
     const probe = `
       const { parseIsoTime } = require(${JSON.stringify(join(dir, 'iso-time.js'))});
       console.log(JSON.stringify({

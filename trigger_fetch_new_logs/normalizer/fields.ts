@@ -1,3 +1,5 @@
+import { dateTimeFields, digitsAt, isDigit } from '../date-fields';
+
 /**
  * Safe readers over untrusted JSON. A TMES record is whatever the API sent: every reader returns
  * a value of the expected type or `undefined`, and never throws. A value that is present but of
@@ -147,23 +149,13 @@ function isDigits(text: string): boolean {
 
 // Date.parse alone accepts "1", "2023-02-30" and "24:00", which Elasticsearch and JSON Schema's
 // date-time reject: check the shape and the ranges by hand (cheaper than a regex per record).
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` → the same text (zone `Z` appended when missing), else undefined. */
 export function isoDateTime(text: string): string | undefined {
   if (text.length < 19 || text.length > 40) return undefined;
-  const year = digitsAt(text, 0, 4);
-  const month = digitsAt(text, 5, 2);
-  const day = digitsAt(text, 8, 2);
-  const hour = digitsAt(text, 11, 2);
-  const minute = digitsAt(text, 14, 2);
-  const second = digitsAt(text, 17, 2);
-  if (year < 0 || hour < 0 || minute < 0 || second < 0) return undefined;
   if (text[4] !== '-' || text[7] !== '-' || text[13] !== ':' || text[16] !== ':') return undefined;
   if (text[10] !== 'T' && text[10] !== 't') return undefined;
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
-  if (day > (DAYS_IN_MONTH[month - 1] ?? 0) || (month === 2 && day === 29 && !isLeapYear(year)))
-    return undefined;
+  if (dateTimeFields(text) === undefined) return undefined;
   let i = 19;
   if (text[i] === '.') {
     const start = ++i;
@@ -179,23 +171,4 @@ export function isoDateTime(text: string): string | undefined {
     if (zoneHour >= 0 && zoneHour <= 23 && zoneMinute >= 0 && zoneMinute <= 59) return text;
   }
   return undefined;
-}
-
-/** The number written with `length` digits at `start`, or -1 when they are not all digits. */
-function digitsAt(text: string, start: number, length: number): number {
-  let value = 0;
-  for (let i = start; i < start + length; i++) {
-    const c = text.charCodeAt(i);
-    if (!isDigit(c)) return -1;
-    value = value * 10 + (c - 48);
-  }
-  return value;
-}
-
-function isDigit(code: number): boolean {
-  return code >= 48 && code <= 57;
-}
-
-function isLeapYear(year: number): boolean {
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
