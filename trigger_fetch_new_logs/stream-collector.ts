@@ -279,7 +279,9 @@ export class StreamCollector {
       for (;;) {
         let next: IteratorResult<Prefetched<WindowPage>>;
         try {
-          iterator ??= prefetch(pages(stream, range, settings.pageSize, signal))[Symbol.asyncIterator]();
+          iterator ??= prefetch(pages(stream, range, settings.pageSize, signal), this.options.readAhead)[
+            Symbol.asyncIterator
+          ]();
           next = await iterator.next();
         } catch (error) {
           this.readFailed = true;
