@@ -13,16 +13,22 @@ const UNBOUNDED: ReadAhead = { tryTake: () => () => undefined };
 /**
  * Reads `source` one item ahead: as soon as an item arrives, the next one is asked for, so the
  * next page is requested while the consumer forwards the current one. At most one item waits
- * (bounded memory), and only while `readAhead` grants it a slot (a bound shared by every read
- * of the process): without one, the next item is asked for when the consumer asks, as without
- * prefetching. The request for page n+1 goes out as soon as page n arrives, carrying the token
- * page n brought: a token is never held longer than the consumer takes over one page, which is
- * no longer than without prefetching (see WindowRead's token hold).
+ * (bounded memory). The request for page n+1 goes out as soon as page n arrives, carrying the
+ * token page n brought: a token is never held longer than the consumer takes over one page,
+ * which is no longer than without prefetching (see WindowRead's token hold).
+ *
+ * An item read ahead costs memory only if it arrives before the consumer wants it (a parsed
+ * page waiting). So: while the last item read ahead was still on its way when the consumer
+ * asked for it (the source is the slower one: an API's latency), the next one is read ahead
+ * freely, as it will be taken on arrival. Otherwise (the consumer is the slower one, or nothing
+ * is known yet) reading ahead takes a slot of `readAhead`, a bound shared by every read of the
+ * process, and without a free slot the next item is asked for when the consumer asks, as
+ * without prefetching. The slot goes back when the consumer takes that item.
  *
  * A failure of the item read ahead surfaces when the consumer asks for that item, never as an
  * unhandled rejection; stopping early closes the source once its pending item settles (in the
- * background: the consumer's own error does not wait for a page request). A slot goes back when
- * the consumer takes its item, or once the item settles after an early stop.
+ * background: the consumer's own error does not wait for a page request), and only then gives
+ * its slot back.
  */
 export async function* prefetch<T>(
   source: AsyncIterable<T>,
@@ -44,14 +50,22 @@ export async function* prefetch<T>(
     return next;
   };
   let pending: Promise<IteratorResult<T>> | undefined = ask();
-  /** The slot of the item read ahead (`pending`), held until the consumer takes that item. */
+  /** `pending` was asked for ahead of the consumer. */
+  let ahead = false;
+  /** The slot of the item read ahead, held until the consumer takes that item. */
   let slot: (() => void) | undefined;
+  /** The last item read ahead was not there yet when the consumer asked for it. */
+  let sourceIsSlower = false;
   let done = false;
   try {
     for (;;) {
-      // No slot was free when the last item arrived: ask now.
-      pending ??= ask();
+      if (pending === undefined) {
+        // Not read ahead (no slot was free): asked for now.
+        pending = ask();
+        ahead = false;
+      }
       const waited = !settled;
+      if (ahead) sourceIsSlower = waited;
       const result = await pending;
       pending = undefined;
       slot?.();
@@ -60,17 +74,20 @@ export async function* prefetch<T>(
         done = true;
         return;
       }
-      slot = readAhead.tryTake();
-      if (slot !== undefined) pending = ask();
+      if (!sourceIsSlower) slot = readAhead.tryTake();
+      if (sourceIsSlower || slot !== undefined) {
+        pending = ask();
+        ahead = true;
+      }
       yield { value: result.value, waited };
     }
   } finally {
     if (!done) {
       // The consumer stopped early (an error, an abort), or the item it waited for failed: close
       // the source once the page read ahead settles, without making the consumer's error wait.
-      const ahead = pending ?? Promise.resolve();
+      const last = pending ?? Promise.resolve();
       const release = slot;
-      void ahead
+      void last
         .catch(() => undefined)
         .then(() => {
           release?.();

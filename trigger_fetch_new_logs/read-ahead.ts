@@ -9,13 +9,14 @@ export interface ReadAhead {
 }
 
 /**
- * Pages read ahead, for the whole process (every read of every stream). A read requests its
- * next page while it forwards the current one only when a slot is free; otherwise it requests
- * it once the current one is forwarded, as without prefetching. A page read ahead waits parsed
- * (about 0.6 MiB for 500 records) until its read takes it, on top of the page each read holds:
- * with K windows of each stream read side by side, one per read, and at a backlog's end (read in
- * 1/K pieces) every read had one waiting. A few slots keep the overlap where it pays (a read
- * waiting on the API) without one page more per window in flight.
+ * Pages read ahead, for the whole process (every read of every stream). A page read ahead that
+ * arrives before its read wants it waits parsed (about 0.6 MiB for 500 records), on top of the
+ * page the read holds: with K windows of each stream read side by side, and at a backlog's end
+ * (read in 1/K pieces), every read had one waiting when the process, not the API, set the pace.
+ * So a read reads ahead only with a slot from here, except while the API is the slower one (its
+ * last page read ahead was still on its way when wanted: see prefetch), when no page waits.
+ * Without a slot, a read asks for its next page once done with the current one, as without
+ * prefetching.
  */
 export class ReadAheadSlots implements ReadAhead {
   private used = 0;

@@ -94,6 +94,31 @@ describe('prefetch', () => {
     expect(slots.inUse).toBe(1);
   });
 
+  it('reads ahead without a slot while the source is the slower one (its last item read ahead was waited for)', async () => {
+    const slots = new ReadAheadSlots(1);
+    const source = new ManualSource();
+    const items = prefetch(source, slots);
+    const first = items.next();
+    source.answer(1);
+    await first;
+    expect(slots.inUse).toBe(1);
+    // The consumer asks before the item read ahead is there: it waits on the source.
+    const second = items.next();
+    source.answer(2);
+    await expect(second).resolves.toEqual({ done: false, value: { value: 2, waited: true } });
+    // So the next one is read ahead, and no parsed item will wait for it: no slot taken.
+    expect(source.asked).toBe(3);
+    expect(slots.inUse).toBe(0);
+    // This time it is there before the consumer asks: back to reading ahead with slots only.
+    source.answer(3);
+    await turn();
+    await expect(items.next()).resolves.toEqual({ done: false, value: { value: 3, waited: false } });
+    expect(source.asked).toBe(4);
+    expect(slots.inUse).toBe(1);
+    const other = slots.tryTake();
+    expect(other).toBeUndefined();
+  });
+
   it('with no slot at all reads nothing ahead, and still hands every item over in order', async () => {
     const slots = new ReadAheadSlots(0);
     const source = new ManualSource();
