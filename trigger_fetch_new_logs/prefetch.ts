@@ -3,7 +3,13 @@ import type { ReadAhead } from './read-ahead';
 /** An item of a prefetched sequence, and whether the consumer had to wait for it. */
 export interface Prefetched<T> {
   readonly value: T;
-  /** The item was not there yet when asked for: the consumer waits on the source (latency-bound). */
+  /**
+   * The item was not there yet when asked for: the consumer waits on the source (latency-bound).
+   * Said of the first item and of items read ahead only: an item asked for only when the
+   * consumer asked (no slot to read it ahead) is always waited for, whichever side is slower,
+   * and counting those would make a busy process look latency-bound (K would grow, and with it
+   * the reads and pages held).
+   */
   readonly waited: boolean;
 }
 
@@ -35,7 +41,8 @@ export async function* prefetch<T>(
   readAhead: ReadAhead = UNBOUNDED,
 ): AsyncGenerator<Prefetched<T>, void, undefined> {
   const iterator = source[Symbol.asyncIterator]();
-  let settled = false;
+  // Set by the callbacks of `ask` (typed wide: the compiler cannot see those assignments).
+  let settled = false as boolean;
   const ask = (): Promise<IteratorResult<T>> => {
     settled = false;
     const next = iterator.next();
@@ -56,6 +63,7 @@ export async function* prefetch<T>(
   let slot: (() => void) | undefined;
   /** The last item read ahead was not there yet when the consumer asked for it. */
   let sourceIsSlower = false;
+  let first = true;
   let done = false;
   try {
     for (;;) {
@@ -66,6 +74,9 @@ export async function* prefetch<T>(
       }
       const waited = !settled;
       if (ahead) sourceIsSlower = waited;
+      // What a wait says of which side is slower (see Prefetched.waited).
+      const told = waited && (ahead || first);
+      first = false;
       const result = await pending;
       pending = undefined;
       slot?.();
@@ -79,7 +90,7 @@ export async function* prefetch<T>(
         pending = ask();
         ahead = true;
       }
-      yield { value: result.value, waited };
+      yield { value: result.value, waited: told };
     }
   } finally {
     if (!done) {
