@@ -101,7 +101,7 @@ export class StreamCollector {
     this.concurrency =
       options.concurrency ??
       new AdaptiveConcurrency({ max: settings.maxParallelRequests ?? 1, clock: options.clock });
-    this.pages = gatedPages(options.pages, this.concurrency, options.sleep);
+    this.pages = gatedPages(options.pages, this.concurrency, options.sleep, options.clock);
     this.context = {
       name: stream.name,
       limits: this.limits,
