@@ -115,7 +115,8 @@ export class StreamCollector {
       commit: () => this.commit(),
       prune: (signal) => this.prune(signal),
     };
-    this.narrowing = new WindowNarrowing(this.context, stream, options.pages);
+    // The probe next to a failing window is a page request like any other: it holds a permit.
+    this.narrowing = new WindowNarrowing(this.context, stream, this.pages);
     this.parallel = new ParallelRuns(this.context, this.concurrency, options.sleep);
     this.encoder = new RecordEncoder({ name: stream.name, encode: options.encode, metrics, logger });
     this.taker = new RecordTaker(stream.name, this.ledger, this.claims, this.encoder, () => this.now());
