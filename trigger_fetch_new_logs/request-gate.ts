@@ -11,7 +11,9 @@ import type { WindowPage } from './window-page';
  * restarts happen inside it, under the same permit.
  *
  * The wait for a permit is the API's permission to ask, not our side holding the page token:
- * the source gets a TokenHoldClock stopped during that wait.
+ * the source gets a TokenHoldClock stopped during that wait. A read stopped early (its `signal`
+ * aborted: the consumer gave up, see StreamCollector.read) gives its permit back at once, even
+ * while the request read ahead has not settled yet: the request is abandoned, the others go on.
  */
 export function gatedPages(
   source: PageSource,
@@ -27,9 +29,11 @@ export function gatedPages(
       for (;;) {
         const release = await hold.stoppedDuring(() => concurrency.acquire(sleep, signal));
         let next: IteratorResult<WindowPage>;
+        signal.addEventListener('abort', release, { once: true });
         try {
           next = await pages.next();
         } finally {
+          signal.removeEventListener('abort', release);
           release();
         }
         if (next.done === true) {

@@ -91,4 +91,34 @@ describe('every page request holds one of the stream permits', () => {
     // ...holding a permit, as every other request.
     expect(withoutPermit).toEqual([]);
   });
+
+  it.each([
+    ['honours its signal (the request is abandoned)', true],
+    ['ignores its signal (the permit goes back all the same)', false],
+  ])(
+    'a read that stops early gives back the permit of the page it requested ahead: a source that %s',
+    async (_how, honoursAbort) => {
+      const test = new AbortController();
+      let abandoned = false;
+      const pages: PageSource = async function* (_stream, window, _pageSize, signal) {
+        yield { logs: inWindow(window).slice(0, 10), restart: false };
+        // The next page never comes (a request under retries, minutes long) unless it is aborted.
+        await new Promise<void>((_resolve, reject) => {
+          const onAbort = (): void => {
+            abandoned = true;
+            reject(new DOMException('aborted', 'AbortError'));
+          };
+          if (honoursAbort) signal.addEventListener('abort', onAbort, { once: true });
+          test.signal.addEventListener('abort', onAbort, { once: true });
+        });
+      };
+      const collector = collectorOver(pages, () => Promise.reject(new TransientError('the intake is down')));
+      await expect(collector.step(new AbortController().signal)).rejects.toThrow('the intake is down');
+      // The read stopped on the forwarding failure while its next page was being requested.
+      expect(collector.concurrency.inFlight).toBe(0);
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      expect(abandoned).toBe(honoursAbort);
+      test.abort();
+    },
+  );
 });
