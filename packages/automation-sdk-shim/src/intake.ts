@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import {
   ConfigurationError,
+  InvariantError,
   ResponseError,
   TransientError,
   isAbort,
@@ -123,6 +124,35 @@ export function planChunks(
   if (current.indexes.length > 0) batches.push(current);
   return { batches, oversized };
 }
+
+/**
+ * Writes the body of `batch` (the envelope `head`, its events JSON-encoded, `]}`) into one
+ * buffer of the size planChunks measured. Throws InvariantError if what was written is not
+ * that size: the body would be a truncated (malformed) request, or one over the intake's
+ * limit. Nothing is sent then.
+ */
+export function writeIntakeBody(head: string, batch: IntakeChunk, events: readonly string[]): Buffer {
+  // Buffer.write cuts what does not fit without a word, and never writes part of a character:
+  // in a buffer of exactly the measured size, a body measured too small would still end at
+  // that size. With room for one more character (4 UTF-8 bytes), a body larger than measured
+  // always ends past it, whether it fits in the spare bytes or was cut within 3 of the end.
+  const body = Buffer.allocUnsafe(batch.bodyBytes + SPARE_BODY_BYTES);
+  let offset = body.write(head, 0, 'utf8');
+  batch.indexes.forEach((index, i) => {
+    if (i > 0) offset += body.write(',', offset, 'latin1');
+    offset += body.write(JSON.stringify(events[index] ?? ''), offset, 'utf8');
+  });
+  offset += body.write(']}', offset, 'latin1');
+  if (offset !== batch.bodyBytes) {
+    throw new InvariantError(
+      `Bug in the intake client (please report it): the request body of ${batch.indexes.length} events was measured at ${batch.bodyBytes} bytes, but ${offset} were written. The request was not sent: none of these events was acknowledged, they stay pending and are sent again.`,
+    );
+  }
+  return body.subarray(0, batch.bodyBytes);
+}
+
+/** The longest UTF-8 character: see writeIntakeBody. */
+const SPARE_BODY_BYTES = 4;
 
 /**
  * UTF-8 bytes of `event` once JSON-encoded as a string of the body. The encoded text is
@@ -440,19 +470,7 @@ export class IntakeClient {
    * generation and stay until a full GC: most of the trigger's memory under load.
    */
   private body(batch: IntakeChunk, events: readonly string[]): Buffer {
-    const body = Buffer.allocUnsafe(batch.bodyBytes);
-    let offset = body.write(this.envelopeHead, 0, 'utf8');
-    batch.indexes.forEach((index, i) => {
-      if (i > 0) offset += body.write(',', offset, 'latin1');
-      offset += body.write(JSON.stringify(events[index] ?? ''), offset, 'utf8');
-    });
-    offset += body.write(']}', offset, 'latin1');
-    // Buffer.write cuts what does not fit without a word: a body of another size than measured
-    // would be a truncated (malformed) request, or one over the intake's limit.
-    if (offset !== batch.bodyBytes) {
-      throw new Error(`Intake body measured ${batch.bodyBytes} bytes but wrote ${offset}`);
-    }
-    return body;
+    return writeIntakeBody(this.envelopeHead, batch, events);
   }
 
   private attempt(body: Buffer, count: number, signal: AbortSignal): Promise<RetryDecision<Answer>> {
