@@ -1,3 +1,4 @@
+import { TransientError } from '@sekoia/automation-sdk-shim';
 import { ManualClock, MemoryCheckpointStore, MemoryLogger } from '@sekoia/automation-sdk-shim/testing';
 import { Registry } from 'prom-client';
 import { CheckpointBook } from '../../trigger_fetch_new_logs/checkpoint';
@@ -67,7 +68,11 @@ class CountingSlots extends ReadAheadSlots {
   }
 }
 
-async function drain(readAhead: ReadAheadSlots): Promise<{ delivered: Map<number, number>; reads: number }> {
+async function drain(
+  readAhead: ReadAheadSlots,
+  failForward: (call: number) => boolean = () => false,
+): Promise<{ delivered: Map<number, number>; reads: number }> {
+  let forwards = 0;
   const reads = { now: 0, most: 0 };
   const clock = new ManualClock(NOW);
   const logger = new MemoryLogger();
@@ -79,6 +84,7 @@ async function drain(readAhead: ReadAheadSlots): Promise<{ delivered: Map<number
       pages: slowApi(reads),
       forward: async (events) => {
         await new Promise((r) => setImmediate(r));
+        if (failForward(++forwards)) throw new TransientError('the intake is down for a moment');
         for (const e of events) {
           const { id } = JSON.parse(e) as { id: number };
           delivered.set(id, (delivered.get(id) ?? 0) + 1);
@@ -96,7 +102,15 @@ async function drain(readAhead: ReadAheadSlots): Promise<{ delivered: Map<number
     undefined,
   );
   const signal = new AbortController().signal;
-  for (let i = 0; i < 200 && !(await collector.step(signal)); i++);
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (await collector.step(signal)) break;
+    } catch (error) {
+      if (!(error instanceof TransientError)) throw error;
+    }
+  }
+  // A read stopped early gives its slot back once the page it read ahead settles.
+  for (let turn = 0; turn < 10; turn++) await new Promise((r) => setImmediate(r));
   return { delivered, reads: reads.most };
 }
 
@@ -124,6 +138,21 @@ describe('pages read ahead, bounded for the whole process', () => {
     expect(slots.granted).toBeGreaterThan(10);
     expect(slots.refused).toBe(0);
     expect(slots.inUse).toBe(0);
+    expect(delivered.size).toBe(RECORDS.length);
+  });
+
+  it('a read that stops early (a failed forward) gives its slot back: reading ahead goes on after', async () => {
+    const slots = new CountingSlots(1);
+    let grantedAtFailure = 0;
+    const { delivered } = await drain(slots, (call) => {
+      // Two failures early on, each while the read that failed may hold the slot.
+      const fail = call === 3 || call === 6;
+      if (fail) grantedAtFailure = slots.granted;
+      return fail;
+    });
+    expect(slots.inUse).toBe(0);
+    expect(slots.granted).toBeGreaterThan(grantedAtFailure + 10);
+    // Re-read after the failures: everything went out, nothing lost.
     expect(delivered.size).toBe(RECORDS.length);
   });
 });
