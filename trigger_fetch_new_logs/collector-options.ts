@@ -5,6 +5,7 @@ import type { Forwarder, PageSource } from './collector-context';
 import type { CollectorLimits } from './collector-limits';
 import type { StreamMetrics } from './metrics';
 import type { BatchBudget } from './pending-batch';
+import type { ReadAhead } from './read-ahead';
 import type { CollectorSettings } from './settings';
 import type { StreamDefinition } from './streams';
 
@@ -40,4 +41,9 @@ export interface StreamCollectorOptions {
    * stream. Absent: one of its own, from `limits`.
    */
   batchBudget?: BatchBudget;
+  /**
+   * The pages read ahead this collector's reads share with others (the trigger passes one
+   * ReadAheadSlots for all its streams). Absent: every read reads one page ahead.
+   */
+  readAhead?: ReadAhead;
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '@sekoia/automation-sdk-shim';
 import { DateTime } from 'luxon';
+import { LUXON_UTC } from './iso-time';
 
 /**
  * The TMES server's idea of "now", from the `Date` header of its answers. A window must never
@@ -41,6 +42,6 @@ export class ServerTime implements Clock {
 /** An HTTP date (RFC 9110: IMF-fixdate, or the obsolete RFC 850 / asctime forms), always GMT. */
 function parseHttpDate(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
-  const time = DateTime.fromHTTP(value.trim(), { zone: 'utc' });
+  const time = DateTime.fromHTTP(value.trim(), LUXON_UTC);
   return time.isValid ? time.toMillis() : undefined;
 }

@@ -284,7 +284,9 @@ export class StreamCollector {
       for (;;) {
         let next: IteratorResult<Prefetched<WindowPage>>;
         try {
-          iterator ??= prefetch(pages(stream, range, settings.pageSize, over.signal))[Symbol.asyncIterator]();
+          iterator ??= prefetch(pages(stream, range, settings.pageSize, over.signal), this.options.readAhead)[
+            Symbol.asyncIterator
+          ]();
           next = await iterator.next();
         } catch (error) {
           this.readFailed = true;
@@ -311,6 +313,9 @@ export class StreamCollector {
       await this.delivery.flush(batch);
     } finally {
       over.end();
+      // Closes the pages of a read stopped early: the page it read ahead (aborted just above)
+      // gives its read-ahead slot back once settled. A no-op for a read that ran to its end.
+      void iterator?.return?.();
       share.close();
       // Claims of a read that stopped (failure, abort) go: another read must forward them.
       this.claims.release(batch.take().keys);

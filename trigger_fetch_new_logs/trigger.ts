@@ -21,6 +21,7 @@ import { ServerTime } from './server-time';
 import { normalize } from './normalizer';
 import { toCollectorSettings, type CollectorSettings, type FetchNewLogsConfiguration } from './settings';
 import { BatchBudget } from './pending-batch';
+import { READ_AHEAD_PAGES, ReadAheadSlots } from './read-ahead';
 import { DEFAULT_LIMITS, StreamCollector, type CollectorLimits } from './stream-collector';
 import { STREAMS, type StreamName } from './streams';
 import { TmesClient } from './tmes-client';
@@ -98,8 +99,13 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     // One batch allowance for the process: the streams' reads in flight share it, so three
     // streams hold about one batch of events (and the intake push's body), not three.
     const batchBudget = new BatchBudget({ ...DEFAULT_LIMITS, ...this.collectorLimits });
+    // The same for pages read ahead: a few for the process, not one per read in flight.
+    const readAhead = new ReadAheadSlots(READ_AHEAD_PAGES);
     const collectors = settings.streams.map((name) =>
-      this.collector(name, settings, book, client, serverTime, concurrency.get(name), batchBudget),
+      this.collector(name, settings, book, client, serverTime, concurrency.get(name), {
+        batchBudget,
+        readAhead,
+      }),
     );
     // A bug escaping one stream stops its siblings too, so run() is never re-entered while
     // an earlier generation of collectors is still running.
@@ -190,7 +196,7 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     client: TmesClient,
     serverTime: ServerTime,
     concurrency: AdaptiveConcurrency | undefined,
-    batchBudget: BatchBudget,
+    shared: { batchBudget: BatchBudget; readAhead: ReadAheadSlots },
   ): StreamCollector {
     // Raw: no encoder, the record's own JSON text is forwarded (serialised once).
     const encode = settings.outputFormat === 'ecs' ? (r: unknown) => normalize(r, name) : undefined;
@@ -213,7 +219,7 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
         logger: this.logger,
         encode,
         limits: this.collectorLimits,
-        batchBudget,
+        ...shared,
         ...(concurrency === undefined ? {} : { concurrency }),
       },
       book.get(name),
