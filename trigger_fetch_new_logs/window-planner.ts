@@ -97,8 +97,9 @@ export function planWindow(checkpoint: StreamCheckpoint, now: number, limits: Wi
 }
 
 /**
- * Adapts the window length so a window holds about `target` records: the checkpoint carries
- * the identities of a window's acknowledged records, so its size must stay bounded.
+ * Adapts the window length so a window holds about `target` records: a read keeps a count per
+ * identity it lists, and the ledger (with its journal) the identities of what was delivered, so
+ * a window's size bounds the memory and the journal a read needs.
  */
 export function nextSpan(span: number, records: number, target: number, min: number, max: number): number {
   const ratio = records === 0 ? 2 : Math.min(2, Math.max(0.1, target / records));
