@@ -40,7 +40,18 @@ export class IdentityLedger {
     return pruned;
   }
 
+  /**
+   * The ledger as fresh `[key, count, time]` tuples, in one pass and one array: at a dense
+   * trailing period a compaction snapshots tens of thousands of identities, and each
+   * intermediate array (the Map's pairs, a re-mapped copy) cost a few MiB short-lived. The
+   * tuples are copies, never the live entries: a batch acknowledged while the snapshot is being
+   * written must not change it (its identities belong to the next journal segment).
+   */
   snapshot(): LedgerEntry[] {
-    return [...this.entries].map(([key, { count, time }]) => [key, count, time] as const);
+    const out: LedgerEntry[] = [];
+    this.entries.forEach(({ count, time }, key) => {
+      out.push([key, count, time]);
+    });
+    return out;
   }
 }

@@ -82,7 +82,8 @@ export class LedgerJournal {
     )
       return false;
     const seq = this.nextSeq - 1;
-    await this.objects.save(this.name('snapshot', seq), ledger.snapshot().map(toStored), signal);
+    // snapshot() already holds the stored shape ([identity, count, time]): no copy of it here.
+    await this.objects.save(this.name('snapshot', seq), ledger.snapshot(), signal);
     const previous = this.snapshotSeq;
     this.snapshotSeq = seq;
     // No segment follows the new snapshot. (Counting the snapshot's own size here made every
