@@ -1,0 +1,222 @@
+/**
+ * Intake request bodies: `{"intake_key": K, "jsons": [event, …]}`, split into bodies of at most
+ * `maxBodyBytes` UTF-8 bytes, each event at most `maxEventBytes`. Sizes are exact: the escaped
+ * UTF-8 form of every event is what is measured, so quotes and multi-byte text stay within limits.
+ */
+
+/**
+ * One request's worth of events: their positions in the pushed list and the exact size of the
+ * body they make.
+ */
+export interface IntakeChunk {
+  /** Position in the pushed list of each event of the request, in body order. */
+  indexes: number[];
+  bodyBytes: number;
+}
+
+/** A chunk with its body, written once (the bytes sent, and sent again on a retry). */
+export interface EncodedChunk extends IntakeChunk {
+  body: Buffer;
+}
+
+export interface OversizedEvent {
+  /** Position in the pushed list. */
+  index: number;
+  /** UTF-8 size of the event string. */
+  bytes: number;
+}
+
+export interface ChunkLimits {
+  maxBodyBytes: number;
+  maxEventBytes: number;
+}
+
+/**
+ * Events are JSON-encoded a group at a time: one native JSON.stringify of a few dozen strings
+ * instead of one call (and one short-lived string) per event. Groups stay well under V8's
+ * large-object size, so their text dies young.
+ */
+const GROUP_EVENTS = 64;
+const GROUP_CHARS = 32_768;
+const COMMA = 0x2c;
+const CLOSING_BRACE = 0x7d;
+
+/**
+ * The reference definition of the split: events greedily into bodies of at most `maxBodyBytes`,
+ * counting the exact bytes of the body that will be sent: envelope + each JSON-encoded event +
+ * the commas between them. An event over `maxEventBytes`, or too large for any body, is
+ * oversized. encodeChunks makes the same split (a property test holds them equal).
+ */
+export function planChunks(
+  events: readonly string[],
+  envelopeBytes: number,
+  limits: ChunkLimits,
+): { batches: IntakeChunk[]; oversized: OversizedEvent[] } {
+  const batches: IntakeChunk[] = [];
+  const oversized: OversizedEvent[] = [];
+  let current: IntakeChunk = { indexes: [], bodyBytes: envelopeBytes };
+  events.forEach((event, index) => {
+    const bytes = Buffer.byteLength(event);
+    const cost = encodedBytes(event);
+    if (bytes > limits.maxEventBytes || envelopeBytes + cost > limits.maxBodyBytes) {
+      oversized.push({ index, bytes });
+      return;
+    }
+    if (current.indexes.length > 0 && current.bodyBytes + 1 + cost > limits.maxBodyBytes) {
+      batches.push(current);
+      current = { indexes: [], bodyBytes: envelopeBytes };
+    }
+    current.bodyBytes += (current.indexes.length > 0 ? 1 : 0) + cost;
+    current.indexes.push(index);
+  });
+  if (current.indexes.length > 0) batches.push(current);
+  return { batches, oversized };
+}
+
+/** UTF-8 bytes of `event` once JSON-encoded as a string of the body. */
+export function encodedBytes(event: string): number {
+  return Buffer.byteLength(JSON.stringify(event));
+}
+
+/**
+ * The split of planChunks, with each body written: one pass over the events, each encoded once
+ * (within a group) and measured once. `envelopeHead` is the body up to and including `[`.
+ * Every body of the push exists until the push ends (a retry sends the same bytes).
+ */
+export function encodeChunks(
+  events: readonly string[],
+  envelopeHead: string,
+  limits: ChunkLimits,
+): { chunks: EncodedChunk[]; oversized: OversizedEvent[] } {
+  const { maxEventBytes } = limits;
+  const builder = new ChunkBuilder(envelopeHead, limits.maxBodyBytes);
+  const oversized: OversizedEvent[] = [];
+  let index = 0;
+  while (index < events.length) {
+    // A run of events certainly within the per-event limit (UTF-8 needs at most 3 bytes per
+    // UTF-16 unit); an event that may exceed it is measured alone.
+    const start = index;
+    let chars = 0;
+    while (index < events.length && index - start < GROUP_EVENTS && chars < GROUP_CHARS) {
+      const length = (events[index] ?? '').length;
+      if (length * 3 > maxEventBytes) break;
+      chars += length;
+      index++;
+    }
+    if (index === start) {
+      const event = events[index] ?? '';
+      const bytes = Buffer.byteLength(event);
+      if (bytes > maxEventBytes || !builder.addOne(events, index)) oversized.push({ index, bytes });
+      index++;
+      continue;
+    }
+    if (builder.addGroup(events, start, index)) continue;
+    // The current body ends within this run: event by event, exactly as planChunks.
+    for (let i = start; i < index; i++) {
+      if (!builder.addOne(events, i)) oversized.push({ index: i, bytes: Buffer.byteLength(events[i] ?? '') });
+    }
+  }
+  return { chunks: builder.finish(), oversized };
+}
+
+/**
+ * The body of the events at `indexes` (a part of a chunk, sent on its own: a refused chunk is
+ * split to find the events at fault), with no size limit (a part of a chunk fits in a chunk).
+ */
+export function encodePart(
+  events: readonly string[],
+  indexes: readonly number[],
+  envelopeHead: string,
+): EncodedChunk {
+  const builder = new ChunkBuilder(envelopeHead, Number.POSITIVE_INFINITY);
+  const picked = indexes.map((i) => events[i] ?? '');
+  for (let start = 0; start < picked.length; start += GROUP_EVENTS) {
+    builder.addGroup(picked, start, Math.min(picked.length, start + GROUP_EVENTS));
+  }
+  const [chunk] = builder.finish();
+  const body = chunk?.body ?? Buffer.from(`${envelopeHead}]}`);
+  return { indexes: [...indexes], bodyBytes: body.length, body };
+}
+
+/**
+ * Fills bodies greedily. Its parts are JSON arrays of events (`["a","b"]`); a body is the
+ * envelope head, the parts joined with each part's `[` turned into the comma after the previous
+ * part's last event (the previous `]` is overwritten), then the closing `]}`.
+ */
+class ChunkBuilder {
+  private readonly chunks: EncodedChunk[] = [];
+  private parts: string[] = [];
+  private indexes: number[] = [];
+  private bytes: number;
+  /** The envelope's own bytes: the head without its `[`, and `[`, `]` and `}`. */
+  private readonly envelopeBytes: number;
+  private readonly headOpen: string;
+
+  constructor(
+    envelopeHead: string,
+    private readonly maxBodyBytes: number,
+  ) {
+    this.headOpen = envelopeHead.slice(0, -1);
+    this.envelopeBytes = Buffer.byteLength(envelopeHead) + 2;
+    this.bytes = this.envelopeBytes;
+  }
+
+  /** Adds events[from..to) as one part if they fit in the current body; false otherwise. */
+  addGroup(events: readonly string[], from: number, to: number): boolean {
+    const text = JSON.stringify(events.slice(from, to));
+    return this.place(text, Buffer.byteLength(text) - 2, from, to);
+  }
+
+  /**
+   * Adds events[index] to the current body, or to a new one when it does not fit. False when
+   * it fits in no body (too large once encoded): nothing changes, as in planChunks.
+   */
+  addOne(events: readonly string[], index: number): boolean {
+    const text = JSON.stringify(events.slice(index, index + 1));
+    const cost = Buffer.byteLength(text) - 2;
+    if (this.envelopeBytes + cost > this.maxBodyBytes) return false;
+    if (this.place(text, cost, index, index + 1)) return true;
+    this.flush();
+    return this.place(text, cost, index, index + 1);
+  }
+
+  /** `text` is a JSON array of events[from..to); `cost` its bytes without the brackets. */
+  private place(text: string, cost: number, from: number, to: number): boolean {
+    const separator = this.indexes.length > 0 ? 1 : 0;
+    if (this.bytes + separator + cost > this.maxBodyBytes) return false;
+    this.bytes += separator + cost;
+    this.parts.push(text);
+    for (let i = from; i < to; i++) this.indexes.push(i);
+    return true;
+  }
+
+  finish(): EncodedChunk[] {
+    if (this.indexes.length > 0) this.flush();
+    return this.chunks;
+  }
+
+  private flush(): void {
+    const body = Buffer.allocUnsafe(this.bytes);
+    let offset = body.write(this.headOpen, 0, 'utf8');
+    this.parts.forEach((part, i) => {
+      if (i === 0) {
+        offset += body.write(part, offset, 'utf8');
+        return;
+      }
+      // This part's `[` lands on the previous part's `]` and becomes the comma between them.
+      const at = offset - 1;
+      offset = at + body.write(part, at, 'utf8');
+      body[at] = COMMA;
+    });
+    body[offset++] = CLOSING_BRACE;
+    // Buffer.write cuts what does not fit without a word: a body of another size than measured
+    // would be a truncated (malformed) request, or one over the intake's limit.
+    if (offset !== this.bytes) {
+      throw new Error(`Intake body measured ${this.bytes} bytes but wrote ${offset}`);
+    }
+    this.chunks.push({ indexes: this.indexes, bodyBytes: this.bytes, body });
+    this.parts = [];
+    this.indexes = [];
+    this.bytes = this.envelopeBytes;
+  }
+}
