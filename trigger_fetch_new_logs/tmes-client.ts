@@ -27,6 +27,7 @@ import {
   type Sleep,
 } from '@sekoia/automation-sdk-shim';
 import type { PageAttemptObserver } from './api-stall-watch';
+import { decodeBody } from './page-body';
 import type { ServerTime } from './server-time';
 import type { StreamDefinition, StreamName } from './streams';
 import type { WindowPage } from './window-page';
@@ -228,17 +229,23 @@ export class TmesClient {
     });
   }
 
-  private request(
+  private async request(
     stream: StreamDefinition,
     window: TimeWindow,
     pageSize: number,
     token: string | undefined,
     signal: AbortSignal,
   ): Promise<AxiosResponse<string>> {
-    return this.options.http.get<string>(this.url(stream, window, pageSize, token), {
+    // The body as bytes, decoded here in one call: axios's streaming gunzip hands a page over
+    // in 16 KiB pieces, each a callback and a copy on the event loop (about 5 % of the trigger's
+    // CPU on a fast API), then joins and decodes them again.
+    const response = await this.options.http.get<unknown>(this.url(stream, window, pageSize, token), {
       headers: { Authorization: this.authorization, Accept: 'application/json', 'Accept-Encoding': 'gzip' },
       signal,
+      responseType: 'arraybuffer',
+      decompress: false,
     });
+    return { ...response, data: decodeBody(response.data, response.headers['content-encoding']) };
   }
 
   private logRestart(
