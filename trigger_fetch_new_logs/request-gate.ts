@@ -1,6 +1,6 @@
 import type { Sleep } from '@sekoia/automation-sdk-shim';
 import type { AdaptiveConcurrency } from './adaptive-concurrency';
-import type { PageSource } from './stream-collector';
+import type { PageSource } from './collector-context';
 import type { WindowPage } from './window-page';
 
 /**

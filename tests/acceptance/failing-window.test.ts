@@ -1,10 +1,9 @@
 import { ApiProxy } from '../helpers/api-proxy';
 import { checkDelivery } from '../helpers/late-traffic';
-import { Harness, HOUR, NOW } from '../integration/harness';
+import { Harness, NOW } from '../integration/harness';
+import { closedAfterEach, hourOfTraffic, MINUTE } from './live-traffic';
 
 jest.setTimeout(120_000);
-
-const MINUTE = 60_000;
 
 /**
  * Issue 9, "Done when" / "No poison stalls a stream": the API answers 500 to every
@@ -14,44 +13,30 @@ const MINUTE = 60_000;
  * heals, the set-aside window is read again and its records arrive: exactly once overall.
  */
 describe('a window that fails forever in its middle', () => {
-  let h: Harness | undefined;
-  let proxy: ApiProxy | undefined;
-  afterEach(async () => {
-    await h?.close();
-    await proxy?.stop();
-    h = undefined;
-    proxy = undefined;
-  });
+  const keep = closedAfterEach();
 
   it('is narrowed and set aside, the rest delivered; collected once the API heals', async () => {
     // Realistic polling (60 s); the set-aside retry runs on simulated time (10 min, then 20).
-    const harness = new Harness({ configuration: { start_time: 1, frequency: 60 } });
-    h = harness;
-    harness.simulator.generate({
-      start: NOW - HOUR,
-      end: NOW + 30 * MINUTE,
-      counts: { accepted_traffic: 3_000, blocked_traffic: 500, policy_events: 500 },
-      seed: 8,
-    });
+    const harness = keep(new Harness({ configuration: { start_time: 1, frequency: 60 } }));
+    const all = hourOfTraffic(harness, NOW + 30 * MINUTE, 8);
     const timeline = harness.simulator.timeline('accepted_traffic');
     const bad = timeline.find((e) => e.genTime >= NOW - 20 * MINUTE);
     if (bad === undefined) throw new Error('no record at the failing instant');
     const instant = bad.genTime;
     let healed = false;
-    proxy = new ApiProxy({
-      upstream: () => harness.simulator.url,
-      answer: (url) => {
-        if (healed || url.searchParams.get('type') !== 'accepted_traffic') return undefined;
-        const start = Date.parse(url.searchParams.get('start') ?? '');
-        const end = Date.parse(url.searchParams.get('end') ?? '');
-        if (!(start <= instant && instant <= end)) return undefined;
-        return { status: 500, body: '{"code":"InternalServerError","message":"Internal server error."}' };
-      },
-    });
-    const apiUrl = await proxy.start();
-    const all = (['accepted_traffic', 'blocked_traffic', 'policy_events'] as const).flatMap((s) =>
-      harness.simulator.timeline(s).map((e) => e.record),
+    const proxy = keep(
+      new ApiProxy({
+        upstream: () => harness.simulator.url,
+        answer: (url) => {
+          if (healed || url.searchParams.get('type') !== 'accepted_traffic') return undefined;
+          const start = Date.parse(url.searchParams.get('start') ?? '');
+          const end = Date.parse(url.searchParams.get('end') ?? '');
+          if (!(start <= instant && instant <= end)) return undefined;
+          return { status: 500, body: '{"code":"InternalServerError","message":"Internal server error."}' };
+        },
+      }),
     );
+    const apiUrl = await proxy.start();
 
     await harness.start({ service_url: apiUrl });
     const errors = (): string[] => harness.logger.messages('error');

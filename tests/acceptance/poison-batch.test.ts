@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { checkDelivery } from '../helpers/late-traffic';
-import { Harness, HOUR, NOW } from '../integration/harness';
+import { Harness, NOW } from '../integration/harness';
+import { closedAfterEach, forwardedTotal, hourOfTraffic, MINUTE } from './live-traffic';
 
 jest.setTimeout(120_000);
-
-const MINUTE = 60_000;
 const LIVE_UNTIL = NOW + 15 * MINUTE;
 
 /**
@@ -14,37 +13,23 @@ const LIVE_UNTIL = NOW + 15 * MINUTE;
  * cursor passes the event and later records arrive.
  */
 describe('a poison batch: the intake refuses any batch holding one event', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const keep = closedAfterEach();
 
   it.each([
     ['in the backlog', NOW - 30 * MINUTE],
     ['in live traffic', NOW + 5 * MINUTE],
   ])('%s: discarded once, logged and counted; everything else delivered; no stall', async (_, at) => {
     // Realistic polling (60 s): the clock runs through 15 minutes of live traffic in few polls.
-    const harness = new Harness({ configuration: { start_time: 1, frequency: 60 } });
-    h = harness;
-    harness.simulator.generate({
-      start: NOW - HOUR,
-      end: LIVE_UNTIL,
-      counts: { accepted_traffic: 3_000, blocked_traffic: 500, policy_events: 500 },
-      seed: 6,
-    });
+    const harness = keep(new Harness({ configuration: { start_time: 1, frequency: 60 } }));
+    const all = hourOfTraffic(harness, LIVE_UNTIL, 6);
     const timeline = harness.simulator.timeline('accepted_traffic');
     const target = timeline.find((e) => e.genTime >= at);
     if (target === undefined) throw new Error('no record after the poison time');
     const poisonId = String(target.record.mailID);
-    const all = (['accepted_traffic', 'blocked_traffic', 'policy_events'] as const).flatMap((s) =>
-      harness.simulator.timeline(s).map((e) => e.record),
-    );
     const others = all.filter((r) => r.mailID !== poisonId);
     expect(others).toHaveLength(all.length - 1);
     harness.intake.refuse = (event) => event.includes(poisonId);
-    const settled = (): number =>
-      [...(harness.trigger?.streamMetrics.totals.values() ?? [])].reduce((n, t) => n + t.forwarded, 0);
+    const settled = (): number => forwardedTotal(harness);
 
     await harness.start();
     await harness.until(() => harness.intake.events.length >= others.length, 30_000);

@@ -2,11 +2,10 @@ import type { TmesRecord } from '../../simulator';
 import { DEPTH_MARKER } from '../../trigger_fetch_new_logs/record-identity';
 import { ApiProxy } from '../helpers/api-proxy';
 import { checkDelivery } from '../helpers/late-traffic';
-import { Harness, HOUR, NOW } from '../integration/harness';
+import { Harness, NOW } from '../integration/harness';
+import { closedAfterEach, forwardedTotal, hourOfTraffic, MINUTE } from './live-traffic';
 
 jest.setTimeout(120_000);
-
-const MINUTE = 60_000;
 const POISON_AT = NOW + 5 * MINUTE;
 const LIVE_UNTIL = NOW + 15 * MINUTE;
 const POISON_ID = 'poison-00000000-0000-4000-8000-000000005000';
@@ -33,38 +32,23 @@ const POISON = {
  * re-reads of its period neither send it again nor count it again.
  */
 describe.each(['raw', 'ecs'] as const)('a poison record in live traffic (output %s)', (outputFormat) => {
-  let h: Harness | undefined;
-  let proxy: ApiProxy | undefined;
-  afterEach(async () => {
-    await h?.close();
-    await proxy?.stop();
-    h = undefined;
-    proxy = undefined;
-  });
+  const keep = closedAfterEach();
 
   it('goes out once in a safe form, is counted and logged; nothing stalls', async () => {
     // Realistic polling (60 s): the clock runs through 15 minutes of live traffic in few polls.
-    const harness = new Harness({
-      configuration: { start_time: 1, frequency: 60, output_format: outputFormat },
-    });
-    h = harness;
-    harness.simulator.generate({
-      start: NOW - HOUR,
-      end: LIVE_UNTIL,
-      counts: { accepted_traffic: 3_000, blocked_traffic: 500, policy_events: 500 },
-      seed: 5,
-    });
+    const harness = keep(
+      new Harness({ configuration: { start_time: 1, frequency: 60, output_format: outputFormat } }),
+    );
+    const normal = hourOfTraffic(harness, LIVE_UNTIL, 5);
     harness.simulator.add('accepted_traffic', [POISON]);
-    const normal = (['accepted_traffic', 'blocked_traffic', 'policy_events'] as const)
-      .flatMap((s) => harness.simulator.timeline(s).map((e) => e.record))
-      .filter((r) => r.mailID !== POISON_ID);
-    proxy = new ApiProxy({
-      upstream: () => harness.simulator.url,
-      rewrite: (body) => body.replace(PLACEHOLDER, DEEP_TEXT),
-    });
+    const proxy = keep(
+      new ApiProxy({
+        upstream: () => harness.simulator.url,
+        rewrite: (body) => body.replace(PLACEHOLDER, DEEP_TEXT),
+      }),
+    );
     const apiUrl = await proxy.start();
-    const forwarded = (): number =>
-      [...(harness.trigger?.streamMetrics.totals.values() ?? [])].reduce((n, t) => n + t.forwarded, 0);
+    const forwarded = (): number => forwardedTotal(harness);
 
     await harness.start({ service_url: apiUrl });
     // Every record up to 15 min of live time arrives (the poison's successors included), and
