@@ -16,10 +16,17 @@ const INFLATE_CHUNK_BYTES = 1024 * 1024;
  * AxiosError ERR_BAD_RESPONSE: a transport-level failure, retried like a garbled answer.
  */
 export function decodeBody(data: unknown, contentEncoding: unknown): string {
-  if (typeof data === 'string') return data;
-  if (data === undefined || data === null) return '';
+  return decodeBodyBytes(data, contentEncoding).text;
+}
+
+/** decodeBody's text, with the decoded bytes it was read from (its UTF-8 form). */
+export function decodeBodyBytes(data: unknown, contentEncoding: unknown): { text: string; bytes: Buffer } {
+  if (data === undefined || data === null) return { text: '', bytes: Buffer.alloc(0) };
   const bytes = asBuffer(data);
-  if (bytes === undefined) return JSON.stringify(data);
+  if (bytes === undefined) {
+    const text = typeof data === 'string' ? data : JSON.stringify(data);
+    return { text, bytes: Buffer.from(text) };
+  }
   const encoding = typeof contentEncoding === 'string' ? contentEncoding.trim().toLowerCase() : '';
   let decoded: Buffer;
   try {
@@ -32,7 +39,7 @@ export function decodeBody(data: unknown, contentEncoding: unknown): string {
     );
   }
   const text = decoded.toString('utf8');
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, bytes: decoded };
 }
 
 function inflate(bytes: Buffer, encoding: string): Buffer {

@@ -1,6 +1,6 @@
 import { AxiosError } from 'axios';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import { decodeBody } from '../../trigger_fetch_new_logs/page-body';
+import { decodeBody, decodeBodyBytes } from '../../trigger_fetch_new_logs/page-body';
 
 const page = JSON.stringify({ logs: [{ mailID: 'é😀"\\', n: 1 }], nextToken: 'a+b/c=' });
 
@@ -20,6 +20,12 @@ describe('decodeBody', () => {
     expect(decodeBody(Buffer.from(page), undefined)).toBe(page);
     expect(decodeBody(Buffer.from(page), 'identity')).toBe(page);
     expect(decodeBody(new Uint8Array(Buffer.from(page)), undefined)).toBe(page);
+  });
+
+  it('gives the decoded bytes with the text (the page digest hashes them, not the string)', () => {
+    const { text, bytes } = decodeBodyBytes(gzipSync(Buffer.from(page)), 'gzip');
+    expect(text).toBe(page);
+    expect(bytes.equals(Buffer.from(page))).toBe(true);
   });
 
   it('drops a byte-order mark, as axios does for text', () => {
