@@ -1,4 +1,4 @@
-import type { Logger } from '@sekoia/automation-sdk-shim';
+import type { Clock, Logger } from '@sekoia/automation-sdk-shim';
 import type { StreamCheckpoint } from './checkpoint';
 import type { CollectorLimits } from './collector-limits';
 import type { StreamMetrics } from './metrics';
@@ -8,12 +8,16 @@ import type { StreamDefinition } from './streams';
 import type { TimeWindow } from './tmes-client';
 import type { WindowPage } from './window-page';
 
-/** Reads every page of a window. TmesClient.pages, or a stand-in in unit tests. */
+/**
+ * Reads every page of a window. TmesClient.pages, or a stand-in in unit tests. `holdClock`: the
+ * clock a page token's hold is measured on (see TokenHoldClock); absent, the source's own.
+ */
 export type PageSource = (
   stream: StreamDefinition,
   window: TimeWindow,
   pageSize: number,
   signal: AbortSignal,
+  holdClock?: Clock,
 ) => AsyncIterable<WindowPage>;
 
 /** Sends events to the intake; resolves only once every one was acknowledged, else throws. */

@@ -101,7 +101,7 @@ export class StreamCollector {
     this.concurrency =
       options.concurrency ??
       new AdaptiveConcurrency({ max: settings.maxParallelRequests ?? 1, clock: options.clock });
-    this.pages = gatedPages(options.pages, this.concurrency, options.sleep);
+    this.pages = gatedPages(options.pages, this.concurrency, options.sleep, options.clock);
     this.context = {
       name: stream.name,
       limits: this.limits,
@@ -115,7 +115,8 @@ export class StreamCollector {
       commit: () => this.commit(),
       prune: (signal) => this.prune(signal),
     };
-    this.narrowing = new WindowNarrowing(this.context, stream, options.pages);
+    // The probe next to a failing window is a page request like any other: it holds a permit.
+    this.narrowing = new WindowNarrowing(this.context, stream, this.pages);
     this.parallel = new ParallelRuns(this.context, this.concurrency, options.sleep);
     this.encoder = new RecordEncoder({ name: stream.name, encode: options.encode, metrics, logger });
     this.taker = new RecordTaker(stream.name, this.ledger, this.claims, this.encoder, () => this.now());
@@ -275,11 +276,15 @@ export class StreamCollector {
     let records = 0;
     this.readFailed = false;
     let iterator: AsyncIterator<Prefetched<WindowPage>> | undefined;
+    // Aborted once this read is over: a read that stops early (a failed forward, an abort) must
+    // not leave the page it requested ahead in flight, holding one of the K permits until it
+    // settles (a page under retries can take minutes), while other windows wait for permits.
+    const over = linkedAbort(signal);
     try {
       for (;;) {
         let next: IteratorResult<Prefetched<WindowPage>>;
         try {
-          iterator ??= prefetch(pages(stream, range, settings.pageSize, signal))[Symbol.asyncIterator]();
+          iterator ??= prefetch(pages(stream, range, settings.pageSize, over.signal))[Symbol.asyncIterator]();
           next = await iterator.next();
         } catch (error) {
           this.readFailed = true;
@@ -305,6 +310,7 @@ export class StreamCollector {
       }
       await this.delivery.flush(batch);
     } finally {
+      over.end();
       share.close();
       // Claims of a read that stopped (failure, abort) go: another read must forward them.
       this.claims.release(batch.take().keys);
@@ -370,4 +376,25 @@ export class StreamCollector {
 function withoutMigrated(checkpoint: StreamCheckpoint): StreamCheckpoint {
   const { migrated: _m, ...rest } = checkpoint;
   return rest;
+}
+
+/**
+ * A signal aborted with `parent`, or by `end()` (which also unlinks it from `parent`). Not
+ * AbortSignal.any: Node has leaked the signals it links to a long-lived parent (the run's
+ * signal here, one link per read; nodejs/node#54614, #55351).
+ */
+function linkedAbort(parent: AbortSignal): { signal: AbortSignal; end(): void } {
+  const controller = new AbortController();
+  const follow = (): void => {
+    controller.abort(parent.reason);
+  };
+  if (parent.aborted) follow();
+  else parent.addEventListener('abort', follow, { once: true });
+  return {
+    signal: controller.signal,
+    end: () => {
+      parent.removeEventListener('abort', follow);
+      controller.abort();
+    },
+  };
 }

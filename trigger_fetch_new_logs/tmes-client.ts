@@ -88,20 +88,23 @@ export class TmesClient {
    * Every page of `window`, following `nextToken` to the end (an empty page with a token goes
    * on). When the read restarts from the window's start (a token held too long, refused, or
    * answered with nothing after a pause), the next page says so with `restart: true`.
+   * `holdClock`: the clock a token's hold is measured on (a gate stops it while the read waits
+   * for a permit; see TokenHoldClock); absent, the client's clock.
    */
   async *pages(
     stream: StreamDefinition,
     window: TimeWindow,
     pageSize: number,
     signal: AbortSignal,
+    holdClock: Clock = this.options.clock,
   ): AsyncGenerator<WindowPage, void, undefined> {
     const { clock } = this.options;
     const read = new WindowRead(stream.name, this.tokenPolicy, this.options.maxPagesPerWindow ?? 100_000);
     for (;;) {
-      const next = read.nextToken(clock.now());
+      const next = read.nextToken(holdClock.now());
       if (next.restarted !== undefined) this.logRestart(stream, window, next.restarted, 'info');
       const answer = await this.fetchAnswer(stream, window, pageSize, next.token, signal);
-      const step = read.accept(answer, clock.now());
+      const step = read.accept(answer, clock.now(), holdClock.now());
       if (step.restarted !== undefined) this.logRestart(stream, window, step.restarted, 'warning');
       if (step.page !== undefined) yield step.page;
       if (step.done) return;

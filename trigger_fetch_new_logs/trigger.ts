@@ -198,7 +198,8 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
       {
         stream: STREAMS[name],
         settings,
-        pages: (stream, window, size, signal) => client.pages(stream, window, size, signal),
+        pages: (stream, window, size, signal, holdClock) =>
+          client.pages(stream, window, size, signal, holdClock),
         forward: async (events) => {
           await this.pushEvents(events);
           this.metrics.setLag(this.furthestLagSeconds());

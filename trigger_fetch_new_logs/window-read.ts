@@ -23,7 +23,11 @@ export interface TokenPolicy {
    * may have expired: an empty answer to it then restarts the read instead of ending it.
    */
   pauseThresholdMs: number;
-  /** A token held longer than this is not sent at all: the read restarts from the window's start. */
+  /**
+   * A token held longer than this is not sent at all: the read restarts from the window's start.
+   * Held: on the read's TokenHoldClock, which does not run while the read waits for the API's
+   * permission to send (a permit, a Retry-After).
+   */
   maxTokenHoldMs: number;
   /** Restarts in a row that get no further than an earlier read of the window, before giving up. */
   maxRestartsWithoutProgress: number;
@@ -69,7 +73,10 @@ export interface ReadStep {
  */
 export class WindowRead {
   private token: string | undefined;
+  /** When the token arrived, on the caller's clock (what an empty answer to it is measured by). */
   private tokenAt = 0;
+  /** When the token arrived, on the hold clock (what maxTokenHoldMs is measured by). */
+  private heldFrom = 0;
   /** Pages read so far in this read, and the most any read of this window got through. */
   private pages = 0;
   private furthest = 0;
@@ -94,28 +101,32 @@ export class WindowRead {
 
   /**
    * The token to send next (undefined for the first page). A token held too long is dropped
-   * here and the read restarts: `restarted` says why.
+   * here and the read restarts: `restarted` says why. `holdNow`: the hold clock's time, which
+   * does not run while the read waits for permission to send (see TokenHoldClock).
    */
-  nextToken(now: number): { token: string | undefined; restarted: string | undefined } {
+  nextToken(holdNow: number): { token: string | undefined; restarted: string | undefined } {
     if (this.token === undefined) return { token: undefined, restarted: undefined };
-    const held = now - this.tokenAt;
+    const held = holdNow - this.heldFrom;
     if (held <= this.policy.maxTokenHoldMs) return { token: this.token, restarted: undefined };
     const reason = `the page token was held ${seconds(held)} s while records were forwarded (longer than ${seconds(this.policy.maxTokenHoldMs)} s)`;
     this.restart(reason);
     return { token: undefined, restarted: reason };
   }
 
-  /** Folds in the answer to the request sent with `nextToken()`'s token, received at `now`. */
-  accept(answer: PageAnswer, now: number): ReadStep {
+  /**
+   * Folds in the answer to the request sent with `nextToken()`'s token, received at `now` (the
+   * clock the answer's sentAt is on) and `holdNow` on the hold clock (default: the same).
+   */
+  accept(answer: PageAnswer, now: number, holdNow = now): ReadStep {
     const sentWith = this.token;
     if (answer.kind === 'refused') {
       return this.restartStep(`a page token was refused (HTTP ${answer.status}${answer.detail})`);
     }
     if (answer.kind === 'end') return this.endStep(sentWith, answer.sentAt);
-    return this.pageStep(answer, now);
+    return this.pageStep(answer, now, holdNow);
   }
 
-  private pageStep(answer: Extract<PageAnswer, { kind: 'page' }>, now: number): ReadStep {
+  private pageStep(answer: Extract<PageAnswer, { kind: 'page' }>, now: number, holdNow: number): ReadStep {
     const { logs, nextToken, digest } = answer;
     const key = `${nextToken ?? ''} ${digest}`;
     // Empty pages say nothing about a loop: a handle token ("still searching") may hand out the
@@ -146,6 +157,7 @@ export class WindowRead {
     if (logs.length > 0) this.seen.add(key);
     this.token = nextToken;
     this.tokenAt = now;
+    this.heldFrom = holdNow;
     return { page, done: false, restarted: undefined };
   }
 
@@ -172,6 +184,8 @@ export class WindowRead {
       this.endsAtSamePage = 0;
       return { page: this.takeRestart([]), done: true, restarted: undefined };
     }
+    // Real time here, waits for a permit included: this only words why the read restarts (it
+    // restarts either way), and a token that waited long may well have expired meanwhile.
     const held = sentAt - this.tokenAt;
     this.unconfirmedEnd = this.pages;
     const why =

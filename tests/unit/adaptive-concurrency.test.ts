@@ -10,6 +10,32 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
 
+/** K = 1 (max 8, a probe every 50 pages) once one page request of 300 ms measured the round trip. */
+async function withMeasuredRoundTrip(): Promise<{ clock: ManualClock; k: AdaptiveConcurrency }> {
+  const clock = new ManualClock();
+  const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 50 });
+  const release = await k.acquire(clock.sleep, new AbortController().signal);
+  clock.advance(300);
+  release();
+  return { clock, k };
+}
+
+/**
+ * K grown to 8 after a measured 300 ms round trip, then `n` pages answered one every `everyMs`
+ * (the rate the API accepts), then a 429 to a request sent 300 ms before.
+ */
+async function throttledAfter(n: number, everyMs: number): Promise<AdaptiveConcurrency> {
+  const { clock, k } = await withMeasuredRoundTrip();
+  pages(k, 7);
+  expect(k.limit).toBe(8);
+  for (let i = 0; i < n; i++) {
+    clock.advance(everyMs);
+    k.answered(true);
+  }
+  k.throttled(clock.now() - 300);
+  return k;
+}
+
 describe('AdaptiveConcurrency', () => {
   it('starts at 1 and doubles per round of K latency-bound pages, up to the maximum', () => {
     const k = new AdaptiveConcurrency({ max: 8, clock: new ManualClock() });
@@ -131,23 +157,9 @@ describe('AdaptiveConcurrency', () => {
   });
 
   it('under a rate limit far below K, a throttle cuts K to the level the accepted rate sustains, and grows no further than that until a probe', async () => {
-    const clock = new ManualClock();
-    const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 50 });
-    const signal = new AbortController().signal;
     // Pages take 300 ms each; the API accepts 10 a second (one every 100 ms) whatever K is.
-    const roundTrip = async (): Promise<void> => {
-      const release = await k.acquire(clock.sleep, signal);
-      clock.advance(300);
-      release();
-    };
-    await roundTrip();
-    for (let i = 0; i < 20; i++) {
-      clock.advance(100);
-      k.answered(true);
-    }
-    expect(k.limit).toBe(8);
     // A 429: 20 pages over the last 2 s at 300 ms each sustain 3 requests in flight, not 4 (halved).
-    k.throttled(clock.now() - 300);
+    const k = await throttledAfter(20, 100);
     expect(k.limit).toBe(3);
     pages(k, 49);
     expect(k.limit).toBe(3);
@@ -157,20 +169,8 @@ describe('AdaptiveConcurrency', () => {
   });
 
   it('after a cut to half, K grows back no further than the accepted level, not towards the old K', async () => {
-    const clock = new ManualClock();
-    const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 50 });
-    const release = await k.acquire(clock.sleep, new AbortController().signal);
-    clock.advance(300);
-    release();
-    pages(k, 7);
-    expect(k.limit).toBe(8);
     // The API accepted about 13.5 pages a second: 4 requests of 300 ms in flight, as half of 8.
-    clock.advance(100);
-    for (let i = 0; i < 27; i++) {
-      clock.advance(74);
-      k.answered(true);
-    }
-    k.throttled(clock.now() - 300);
+    const k = await throttledAfter(27, 74);
     expect(k.limit).toBe(4);
     pages(k, 49);
     expect(k.limit).toBe(4);
@@ -179,11 +179,7 @@ describe('AdaptiveConcurrency', () => {
   });
 
   it('counts the accepted rate only since K last changed: pages answered at a lower K do not make the limit look lower', async () => {
-    const clock = new ManualClock();
-    const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 50 });
-    const release = await k.acquire(clock.sleep, new AbortController().signal);
-    clock.advance(300);
-    release();
+    const { clock, k } = await withMeasuredRoundTrip();
     // 1.4 s at K = 1..4: a few pages.
     k.answered(true);
     clock.advance(700);
@@ -204,18 +200,8 @@ describe('AdaptiveConcurrency', () => {
   });
 
   it('a throttle while the accepted rate sustains half of K or more (a 5xx, a brief limit) only halves K', async () => {
-    const clock = new ManualClock();
-    const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 50 });
-    const release = await k.acquire(clock.sleep, new AbortController().signal);
-    clock.advance(300);
-    release();
     // 8 in flight, 300 ms each: about 27 pages a second, all accepted.
-    pages(k, 7);
-    for (let i = 0; i < 53; i++) {
-      clock.advance(37);
-      k.answered(true);
-    }
-    k.throttled(clock.now() - 300);
+    const k = await throttledAfter(53, 37);
     expect(k.limit).toBe(4);
     // Back up by one per round to just under the level throttled (8).
     pages(k, 4 + 5 + 6);

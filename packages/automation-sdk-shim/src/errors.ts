@@ -8,6 +8,7 @@
  * - TransientError: the peer is unavailable or slow; retry later (`retryAfterMs` if known).
  * - ResponseError: the peer answered something we cannot use (HTML instead of JSON, a
  *   truncated body, a wrong shape). Usually transient on the wire, so the run loop retries it.
+ * - InvariantError: our own bug (a guarantee of the code broken); its message says so.
  */
 export interface SekoiaErrorOptions {
   cause?: unknown;
@@ -110,6 +111,18 @@ export class DeliveryError extends TransientError {
   ) {
     super(message, options);
     this.acknowledged = Object.freeze([...(options.acknowledged ?? [])]);
+  }
+}
+
+/**
+ * A bug: something the code itself guarantees did not hold (an intake body of another size than
+ * measured). Not the peer's doing, nor the user's: the message says it is a bug to report, and
+ * what became of the data (nothing was sent, nothing acknowledged). Not fatal: the data it
+ * concerns stays pending (never lost, never taken for delivered) while the rest goes on.
+ */
+export class InvariantError extends SekoiaError {
+  constructor(message: string, options: SekoiaErrorOptions = {}) {
+    super(message, options);
   }
 }
 

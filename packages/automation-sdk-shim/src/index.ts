@@ -31,6 +31,7 @@ export {
   AuthenticationError,
   ConfigurationError,
   DeliveryError,
+  InvariantError,
   ResponseError,
   SekoiaError,
   TransientError,

@@ -1,3 +1,5 @@
+import { InvariantError } from './errors';
+
 /**
  * Intake request bodies: `{"intake_key": K, "jsons": [event, …]}`, split into bodies of at most
  * `maxBodyBytes` UTF-8 bytes, each event at most `maxEventBytes`. Sizes are exact: the escaped
@@ -14,9 +16,12 @@ export interface IntakeChunk {
   bodyBytes: number;
 }
 
-/** A chunk with its body, written once (the bytes sent, and sent again on a retry). */
+/**
+ * A chunk with its body, written once (the bytes sent, and sent again on a retry), or the
+ * InvariantError saying it could not be written as measured (a bug: the chunk is not sent).
+ */
 export interface EncodedChunk extends IntakeChunk {
-  body: Buffer;
+  body: Buffer | InvariantError;
 }
 
 export interface OversizedEvent {
@@ -40,6 +45,8 @@ const GROUP_EVENTS = 64;
 const GROUP_CHARS = 32_768;
 const COMMA = 0x2c;
 const CLOSING_BRACE = 0x7d;
+/** The longest UTF-8 character: see writeParts. */
+const SPARE_BODY_BYTES = 4;
 
 /**
  * The reference definition of the split: events greedily into bodies of at most `maxBodyBytes`,
@@ -134,8 +141,60 @@ export function encodePart(
     builder.addGroup(picked, start, Math.min(picked.length, start + GROUP_EVENTS));
   }
   const [chunk] = builder.finish();
-  const body = chunk?.body ?? Buffer.from(`${envelopeHead}]}`);
-  return { indexes: [...indexes], bodyBytes: body.length, body };
+  return { indexes: [...indexes], bodyBytes: chunk?.bodyBytes ?? 0, body: chunk?.body ?? Buffer.alloc(0) };
+}
+
+/**
+ * Writes the body of `batch` (the envelope `head`, its events JSON-encoded, `]}`) into one
+ * buffer of the size `batch.bodyBytes` says. Throws InvariantError if what was written is not
+ * that size: the body would be a truncated (malformed) request, or one over the intake's limit.
+ */
+export function writeIntakeBody(head: string, batch: IntakeChunk, events: readonly string[]): Buffer {
+  const parts: string[] = [];
+  for (let start = 0; start < batch.indexes.length; start += GROUP_EVENTS) {
+    const group = batch.indexes.slice(start, start + GROUP_EVENTS).map((i) => events[i] ?? '');
+    parts.push(JSON.stringify(group));
+  }
+  const body = writeParts(head.slice(0, -1), parts, batch.bodyBytes, batch.indexes.length);
+  if (body instanceof InvariantError) throw body;
+  return body;
+}
+
+/**
+ * The body: `headOpen` (the envelope head without its `[`), the parts (JSON arrays of events)
+ * joined with each part's `[` turned into the comma after the previous part's last event (the
+ * previous `]` is overwritten), then `}`; or an InvariantError if that is not `measured` bytes.
+ */
+function writeParts(
+  headOpen: string,
+  parts: readonly string[],
+  measured: number,
+  count: number,
+): Buffer | InvariantError {
+  // Buffer.write cuts what does not fit without a word, and never writes part of a character:
+  // in a buffer of exactly the measured size, a body measured too small would still end at
+  // that size. With room for one more character (4 UTF-8 bytes), a body larger than measured
+  // always ends past it, whether it fits in the spare bytes or was cut within 3 of the end.
+  const body = Buffer.allocUnsafe(Math.max(0, measured) + SPARE_BODY_BYTES);
+  let offset = body.write(headOpen, 0, 'utf8');
+  (parts.length > 0 ? parts : ['[]']).forEach((part, i) => {
+    if (i === 0) {
+      offset += body.write(part, offset, 'utf8');
+      return;
+    }
+    // This part's `[` lands on the previous part's `]` and becomes the comma between them.
+    const at = offset - 1;
+    offset = at + body.write(part, at, 'utf8');
+    if (at < body.length) body[at] = COMMA;
+  });
+  if (offset < body.length) body[offset] = CLOSING_BRACE;
+  offset++;
+  if (offset !== measured) {
+    return new InvariantError(
+      `Bug in the intake client (please report it): the request body of ${count} events was measured at ${measured} bytes, but ${offset} were written. The request was not sent: none of these events was acknowledged, they stay pending and are sent again.`,
+    );
+  }
+  return body.subarray(0, measured);
 }
 
 /**
@@ -196,24 +255,7 @@ class ChunkBuilder {
   }
 
   private flush(): void {
-    const body = Buffer.allocUnsafe(this.bytes);
-    let offset = body.write(this.headOpen, 0, 'utf8');
-    this.parts.forEach((part, i) => {
-      if (i === 0) {
-        offset += body.write(part, offset, 'utf8');
-        return;
-      }
-      // This part's `[` lands on the previous part's `]` and becomes the comma between them.
-      const at = offset - 1;
-      offset = at + body.write(part, at, 'utf8');
-      body[at] = COMMA;
-    });
-    body[offset++] = CLOSING_BRACE;
-    // Buffer.write cuts what does not fit without a word: a body of another size than measured
-    // would be a truncated (malformed) request, or one over the intake's limit.
-    if (offset !== this.bytes) {
-      throw new Error(`Intake body measured ${this.bytes} bytes but wrote ${offset}`);
-    }
+    const body = writeParts(this.headOpen, this.parts, this.bytes, this.indexes.length);
     this.chunks.push({ indexes: this.indexes, bodyBytes: this.bytes, body });
     this.parts = [];
     this.indexes = [];

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import {
   ConfigurationError,
+  InvariantError,
   ResponseError,
   TransientError,
   isAbort,
@@ -76,7 +77,13 @@ export interface PushOptions {
   signal?: AbortSignal;
 }
 
-export { planChunks, type ChunkLimits, type IntakeChunk, type OversizedEvent } from './intake-body';
+export {
+  planChunks,
+  writeIntakeBody,
+  type ChunkLimits,
+  type IntakeChunk,
+  type OversizedEvent,
+} from './intake-body';
 
 /** The intake's definitive answer to one request (transient failures are retried before). */
 type Answer =
@@ -295,6 +302,9 @@ export class IntakeClient {
    * a fatal error or an abort.
    */
   private async send(part: EncodedChunk, push: PushContext): Promise<Answer | undefined> {
+    // A body that could not be written as measured (a bug, InvariantError): not sent, its events
+    // stay pending, and the push's DeliveryError carries the error.
+    if (part.body instanceof InvariantError) throw part.body;
     const { body } = part;
     const count = part.indexes.length;
     const { clock, sleep, random, policy, liveness, logger } = this.options;

@@ -5,6 +5,11 @@ const key = 'k3y-"for"-encoding';
 const head = `{"intake_key":${JSON.stringify(key)},"jsons":[`;
 const envelope = Buffer.byteLength(JSON.stringify({ intake_key: key, jsons: [] }));
 const bodyOf = (jsons: string[]): string => JSON.stringify({ intake_key: key, jsons });
+/** A chunk's body as text (an InvariantError in its place fails the test). */
+const text = (body: Buffer | Error): string => {
+  if (body instanceof Error) throw body;
+  return body.toString('utf8');
+};
 
 /** Characters that change the encoded size: escapes, control characters, surrogates, multi-byte. */
 const unit = fc.oneof(
@@ -29,8 +34,8 @@ describe('encodeChunks', () => {
           expect(chunks.map((c) => c.bodyBytes)).toEqual(plan.batches.map((b) => b.bodyBytes));
           for (const chunk of chunks) {
             const expected = bodyOf(chunk.indexes.map((i) => events[i]!));
-            expect(chunk.body.toString('utf8')).toBe(expected);
-            expect(chunk.body.length).toBe(chunk.bodyBytes);
+            expect(text(chunk.body)).toBe(expected);
+            expect(Buffer.byteLength(expected)).toBe(chunk.bodyBytes);
           }
         },
       ),
@@ -45,7 +50,7 @@ describe('encodeChunks', () => {
     });
     expect(oversized).toEqual([]);
     expect(chunks).toHaveLength(1);
-    expect(JSON.parse(chunks[0]!.body.toString('utf8'))).toEqual({ intake_key: key, jsons: events });
+    expect(JSON.parse(text(chunks[0]!.body))).toEqual({ intake_key: key, jsons: events });
   });
 
   it('measures a long event on its own against the per-event limit', () => {
@@ -66,8 +71,8 @@ describe('encodePart', () => {
           const indexes = picks.map((p) => p % events.length);
           const part = encodePart(events, indexes, head);
           expect(part.indexes).toEqual(indexes);
-          expect(part.body.toString('utf8')).toBe(bodyOf(indexes.map((i) => events[i]!)));
-          expect(part.bodyBytes).toBe(part.body.length);
+          expect(text(part.body)).toBe(bodyOf(indexes.map((i) => events[i]!)));
+          expect(part.bodyBytes).toBe(Buffer.byteLength(text(part.body)));
         },
       ),
     );

@@ -4,12 +4,13 @@ import {
   AuthenticationError,
   ConfigurationError,
   DeliveryError,
+  InvariantError,
   ResponseError,
   isAbort,
 } from '../src/errors';
 import { createHttpClient } from '../src/http';
 import { closeHttp, listenHttp } from '../src/testing';
-import { IntakeClient, planChunks, INTAKE_MAX_BODY_BYTES } from '../src/intake';
+import { IntakeClient, planChunks, writeIntakeBody, INTAKE_MAX_BODY_BYTES } from '../src/intake';
 import { IntakeStandIn } from '../src/testing';
 import { MemoryLogger } from '../src/testing';
 import { realSleep, type Sleep } from '../src/time';
@@ -303,6 +304,49 @@ describe('planChunks', () => {
       [2, 3],
     ]);
     expect(batches.map((b) => b.bodyBytes)).toEqual([twoEvents, twoEvents]);
+  });
+});
+
+describe('writeIntakeBody', () => {
+  const key = 'k3y-for-the-body';
+  const head = `{"intake_key":${JSON.stringify(key)},"jsons":[`;
+  const unit = fc.constantFrom('a', '"', '\\', '\n', 'é', '€', '😀', '\ud800');
+  const eventLists = fc.array(fc.string({ unit, minLength: 1, maxLength: 12 }), {
+    minLength: 1,
+    maxLength: 6,
+  });
+  const measured = (events: string[]) =>
+    planChunks(events, envelopeBytes(key), { maxBodyBytes: 100_000, maxEventBytes: 1_000 }).batches[0]!;
+
+  it('writes exactly the body planChunks measured', () => {
+    fc.assert(
+      fc.property(eventLists, (events) => {
+        const body = writeIntakeBody(head, measured(events), events);
+        expect(JSON.parse(body.toString('utf8'))).toEqual({ intake_key: key, jsons: events });
+        expect(body.length).toBe(measured(events).bodyBytes);
+      }),
+    );
+  });
+
+  it('a body of another size than measured, smaller or larger, is a named invariant error: a bug, nothing sent or acknowledged', () => {
+    const offs = fc.integer({ min: -12, max: 12 }).filter((n) => n !== 0);
+    fc.assert(
+      fc.property(eventLists, offs, (events, off) => {
+        const wrong = { ...measured(events), bodyBytes: measured(events).bodyBytes + off };
+        let thrown: unknown;
+        try {
+          writeIntakeBody(head, wrong, events);
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(InvariantError);
+        const message = (thrown as Error).message;
+        expect(message).toMatch(/^Bug in the intake client/);
+        expect(message).toContain(`measured at ${wrong.bodyBytes} bytes`);
+        expect(message).toMatch(/not sent: none of these events was acknowledged/);
+        expect(message).not.toContain(key);
+      }),
+    );
   });
 });
 
