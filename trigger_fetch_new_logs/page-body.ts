@@ -3,8 +3,14 @@ import { brotliDecompressSync, inflateRawSync, unzipSync } from 'node:zlib';
 
 /** As the HTTP client's maxContentLength: a body that inflates past this is refused. */
 const MAX_DECODED_BYTES = 256 * 1024 * 1024;
-/** Output slices of the one-shot inflate: a page (hundreds of KB) in one or two of them. */
-const INFLATE_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Output slices of the one-shot inflate, sized from the compressed body (JSON pages inflate
+ * about 5–8×): a page in one slice, without reserving much more than it needs (the decoded
+ * page is a view on its slice). A body that inflates more takes several slices, joined.
+ */
+const INFLATE_RATIO = 8;
+const MIN_INFLATE_CHUNK_BYTES = 64 * 1024;
+const MAX_INFLATE_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * The text of an API answer fetched as bytes with `decompress: false`: decoded per its
@@ -44,7 +50,11 @@ export function decodeBodyBytes(data: unknown, contentEncoding: unknown): { text
 
 function inflate(bytes: Buffer, encoding: string): Buffer {
   if (bytes.length === 0) return bytes;
-  const options = { chunkSize: INFLATE_CHUNK_BYTES, maxOutputLength: MAX_DECODED_BYTES };
+  const chunkSize = Math.min(
+    MAX_INFLATE_CHUNK_BYTES,
+    Math.max(MIN_INFLATE_CHUNK_BYTES, bytes.length * INFLATE_RATIO),
+  );
+  const options = { chunkSize, maxOutputLength: MAX_DECODED_BYTES };
   switch (encoding) {
     case 'gzip':
     case 'x-gzip':

@@ -16,6 +16,15 @@ describe('decodeBody', () => {
     expect(decodeBody(compress(Buffer.from(page)), encoding)).toBe(page);
   });
 
+  it('decodes a body that inflates far more than pages do (several output slices, joined)', () => {
+    const large = JSON.stringify({
+      logs: Array.from({ length: 20_000 }, () => ({ mailID: 'a'.repeat(50) })),
+    });
+    const compressed = gzipSync(Buffer.from(large));
+    expect(large.length / compressed.length).toBeGreaterThan(50);
+    expect(decodeBody(compressed, 'gzip')).toBe(large);
+  });
+
   it('takes an unencoded body (no or unknown Content-Encoding) as UTF-8 text', () => {
     expect(decodeBody(Buffer.from(page), undefined)).toBe(page);
     expect(decodeBody(Buffer.from(page), 'identity')).toBe(page);
