@@ -250,7 +250,8 @@ class ChunkBuilder {
     const separator = first ? 0 : 1;
     if (this.bytes + separator + cost > this.maxBodyBytes) return false;
     this.bytes += separator + cost;
-    const body = this.body ?? this.open(events, from);
+    // The text takes `cost` bytes plus its two brackets, one of which overwrites the last `]`.
+    const body = this.room(this.body ?? this.open(events, from), cost + 2);
     if (first) this.offset += body.write(text, this.offset, 'utf8');
     else {
       // This part's `[` lands on the previous part's `]` and becomes the comma between them.
@@ -263,19 +264,34 @@ class ChunkBuilder {
   }
 
   /**
-   * A body for a chunk starting at events[from]: as large as the rest of the events could
-   * encode to (6 bytes per UTF-16 unit at most, quotes and comma), within the body limit, and
-   * SPARE_BODY_BYTES more (see writeParts). Pages never written to are not resident memory.
+   * A body for a chunk starting at events[from], sized for the rest of the events as they
+   * usually encode (a quarter more than their length: quotes escaped; multi-byte text and
+   * control characters grow it, see room), within the body limit, plus SPARE_BODY_BYTES (see
+   * writeParts). Reserving the worst case (6 bytes per character) made V8 count megabytes of
+   * external memory per push and collect more often (measured: 13 % more CPU).
    */
   private open(events: readonly string[], from: number): Buffer {
-    let bound = this.envelopeBytes;
-    for (let i = from; i < events.length && bound < this.maxBodyBytes; i++) {
-      bound += 6 * (events[i] ?? '').length + 3;
+    let estimate = this.envelopeBytes;
+    for (let i = from; i < events.length && estimate < this.maxBodyBytes; i++) {
+      const length = (events[i] ?? '').length;
+      estimate += length + (length >> 2) + 3;
     }
-    const body = Buffer.allocUnsafe(Math.min(bound, this.maxBodyBytes) + SPARE_BODY_BYTES);
+    const body = Buffer.allocUnsafe(Math.min(estimate, this.maxBodyBytes) + SPARE_BODY_BYTES);
     this.body = body;
     this.offset = body.write(this.headOpen, 0, 'utf8');
     return body;
+  }
+
+  /** The body, grown (copied into one twice as large) if `bytes` more do not fit with the spare. */
+  private room(body: Buffer, bytes: number): Buffer {
+    const needed = this.offset + bytes + SPARE_BODY_BYTES;
+    if (needed <= body.length) return body;
+    const grown = Buffer.allocUnsafe(
+      Math.max(needed, Math.min(2 * body.length, this.maxBodyBytes + SPARE_BODY_BYTES)),
+    );
+    body.copy(grown, 0, 0, this.offset);
+    this.body = grown;
+    return grown;
   }
 
   private flush(): void {
