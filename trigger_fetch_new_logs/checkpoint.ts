@@ -60,12 +60,16 @@ const HEAD_SCHEMA = new CheckpointHeadSchema();
 /**
  * The one `context.json` of the trigger: every stream's checkpoint in a single document,
  * saved after each acknowledged batch. Concurrent commits from the three streams coalesce
- * into serialized writes; a commit resolves once a write that includes it is durable.
+ * into serialized writes; a commit resolves once a write that includes it is durable. A
+ * document equal to the one last written is durable already: it is not written again (most
+ * batches of a window leave the head as it was; their identities are in the ledger journal).
  */
 export class CheckpointBook {
   private readonly streams = new Map<StreamName, StreamCheckpoint>();
   private inFlight: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
+  /** The JSON text of the last document the store saved (undefined: none, or it failed since). */
+  private durable: string | undefined;
 
   constructor(
     private readonly store: CheckpointStore,
@@ -105,13 +109,23 @@ export class CheckpointBook {
         // From here on, later commits queue behind this write; this one takes the state as of now.
         this.queued = undefined;
         this.inFlight = next;
-        return this.store.save(this.serialize(), signal);
+        return this.write(signal);
       })
       .finally(() => {
         if (this.inFlight === next) this.inFlight = undefined;
       });
     this.queued = next;
     return next;
+  }
+
+  private async write(signal?: AbortSignal): Promise<void> {
+    const document = this.serialize();
+    const text = JSON.stringify(document);
+    if (text === this.durable) return;
+    // Until this save succeeds, what is on disk is not known to be the last document.
+    this.durable = undefined;
+    await this.store.save(document, signal);
+    this.durable = text;
   }
 
   serialize(): Record<string, unknown> {

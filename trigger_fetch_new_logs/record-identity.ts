@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { parseIsoTime } from './iso-time';
 
 /**
@@ -22,6 +22,24 @@ export function recordKey(stream: string, record: unknown): string {
 /** The identity of a record serialised as `json` (see recordKey). */
 export function identityOf(stream: string, json: string): string {
   return hash('sha1', `${stream}\n${json}`, 'base64url').slice(0, 16);
+}
+
+/**
+ * identityOf for one stream, on the hot path: the same identities, without joining the stream
+ * name and the record's text into one string first (hashing that joined string made a flat copy
+ * of every record's text, about 1.3 KB of garbage per record). The `${stream}\n` prefix is
+ * hashed once; each record continues from a copy of that state.
+ */
+export class StreamIdentity {
+  private readonly prefix: Hash;
+
+  constructor(stream: string) {
+    this.prefix = createHash('sha1').update(`${stream}\n`);
+  }
+
+  of(json: string): string {
+    return this.prefix.copy().update(json).digest('base64url').slice(0, 16);
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import type { IdentityLedger } from './identity-ledger';
 import type { PendingBatch } from './pending-batch';
 import type { RecordClaims } from './record-claims';
 import type { RecordEncoder } from './record-encoder';
-import { identityOf, recordKey, recordTime, safeRecordForm, serializeRecord } from './record-identity';
+import { StreamIdentity, recordKey, recordTime, safeRecordForm, serializeRecord } from './record-identity';
 import type { StreamName } from './streams';
 
 /**
@@ -13,6 +13,8 @@ import type { StreamName } from './streams';
  * read side by side never both send the records of their common edge.
  */
 export class RecordTaker {
+  private readonly identity: StreamIdentity;
+
   constructor(
     private readonly name: StreamName,
     private readonly ledger: IdentityLedger,
@@ -20,7 +22,9 @@ export class RecordTaker {
     private readonly encoder: RecordEncoder,
     /** "Now" for lateness: the TMES server's clock when known. */
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.identity = new StreamIdentity(name);
+  }
 
   /**
    * Queues `record` unless it was delivered (or claimed) as often as this read listed it
@@ -42,7 +46,7 @@ export class RecordTaker {
     let poison: unknown;
     try {
       json = serializeRecord(record);
-      key = identityOf(this.name, json);
+      key = this.identity.of(json);
     } catch (error) {
       poison = error;
       key = recordKey(this.name, safeRecordForm(record));

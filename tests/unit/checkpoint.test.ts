@@ -227,4 +227,33 @@ describe('CheckpointBook', () => {
     expect(writes).toHaveLength(2);
     expect(writes[1]).toMatchObject({ streams: { accepted_traffic: { cursor: new Date(2).toISOString() } } });
   });
+
+  it('does not write a document equal to the one last written, and writes again after a failed save', async () => {
+    const writes: unknown[] = [];
+    let fail = false;
+    const store: CheckpointStore = {
+      load: () => Promise.resolve(undefined),
+      save: (doc) => {
+        if (fail) return Promise.reject(new Error('disk full'));
+        writes.push(structuredClone(doc));
+        return Promise.resolve();
+      },
+      describe: () => 'counting',
+      objects: new MemoryNamedObjects(),
+    };
+    const book = new CheckpointBook(store, new MemoryLogger());
+    const head = { cursor: 1, window: { start: 1, end: 5 }, rereads: [], setAside: [] };
+    await book.commit('accepted_traffic', head);
+    await book.commit('accepted_traffic', { ...head, window: { ...head.window } });
+    expect(writes).toHaveLength(1);
+    await book.commit('accepted_traffic', { ...head, cursor: 2 });
+    expect(writes).toHaveLength(2);
+    fail = true;
+    await expect(book.commit('accepted_traffic', { ...head, cursor: 3 })).rejects.toThrow('disk full');
+    fail = false;
+    // The failed save may have left anything: the same document as before is written again.
+    await book.commit('accepted_traffic', { ...head, cursor: 2 });
+    expect(writes).toHaveLength(3);
+    expect(writes[2]).toMatchObject({ streams: { accepted_traffic: { cursor: new Date(2).toISOString() } } });
+  });
 });

@@ -3,6 +3,7 @@ import {
   DEPTH_MARKER,
   RecordTooDeepError,
   canonicalJson,
+  StreamIdentity,
   identityOf,
   recordKey,
   recordTime,
@@ -50,6 +51,23 @@ describe('recordKey', () => {
     const record = { ...a, attachments: [{ sha256: 'ab', fileName: 'é.pdf' }] };
     expect(serializeRecord(record)).toBe(JSON.stringify(record));
     expect(recordKey('accepted_traffic', record)).toBe('UesDOLPZqt8kAw-5');
+  });
+
+  it('is the same on the hot path (StreamIdentity): identities in journals keep matching', () => {
+    const record = { ...a, attachments: [{ sha256: 'ab', fileName: 'é.pdf' }] };
+    expect(new StreamIdentity('accepted_traffic').of(JSON.stringify(record))).toBe('UesDOLPZqt8kAw-5');
+    fc.assert(
+      fc.property(
+        fc.constantFrom('accepted_traffic', 'blocked_traffic', 'policy_events'),
+        fc.string(),
+        (stream, text) => {
+          const identity = new StreamIdentity(stream);
+          // Twice: each record continues from a copy of the prefix state, never from the last record.
+          expect(identity.of(text)).toBe(identityOf(stream, text));
+          expect(identity.of(text)).toBe(identityOf(stream, text));
+        },
+      ),
+    );
   });
 
   it('writes any JSON value exactly as the field-by-field definition', () => {

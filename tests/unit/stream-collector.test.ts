@@ -147,7 +147,9 @@ describe('StreamCollector', () => {
     const second = await t.make();
     await drain(second);
     expect([...t.delivered].sort((a, b) => a - b)).toEqual(records.map((r) => r.id));
-    expect(t.store.saves).toBeGreaterThan(10);
+    // Every acknowledged batch is journaled (10 of them); the head is written when it changes.
+    expect(t.store.objects.saves).toBeGreaterThanOrEqual(10);
+    expect(t.store.saves).toBeGreaterThan(0);
   });
 
   it('does not move the cursor past records the intake did not acknowledge', async () => {

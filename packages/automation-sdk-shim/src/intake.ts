@@ -12,6 +12,13 @@ import {
 import type { Liveness } from './health';
 import { exchange, malformed, safeExcerpt, type ExchangeRules, type HttpAnswer } from './exchange';
 import { createHttpClient, excerpt } from './http';
+import {
+  encodeChunks,
+  encodePart,
+  type ChunkLimits,
+  type EncodedChunk,
+  type OversizedEvent,
+} from './intake-body';
 import { PushLedger, type PushResult } from './intake-ledger';
 import type { Logger } from './logger';
 import type { ConnectorMetrics } from './metrics';
@@ -70,97 +77,13 @@ export interface PushOptions {
   signal?: AbortSignal;
 }
 
-/**
- * One request's worth of events: their positions in the pushed list and the exact size of the
- * body they make. No JSON-encoded copy of the events is kept: the body is written from the
- * events themselves when it is sent (a copy of every event of a batch, held for the whole push,
- * was one of the largest things in the trigger's heap).
- */
-export interface IntakeChunk {
-  /** Position in the pushed list of each event of the request, in body order. */
-  indexes: number[];
-  bodyBytes: number;
-}
-
-export interface OversizedEvent {
-  /** Position in the pushed list. */
-  index: number;
-  /** UTF-8 size of the event string. */
-  bytes: number;
-}
-
-export interface ChunkLimits {
-  maxBodyBytes: number;
-  maxEventBytes: number;
-}
-
-/**
- * Splits events greedily into bodies of at most `maxBodyBytes`, counting the exact bytes of
- * the body that will be sent: envelope + each JSON-encoded event + the commas between them.
- * Measuring the escaped UTF-8 form is what keeps multi-byte text and quotes within limits.
- */
-export function planChunks(
-  events: readonly string[],
-  envelopeBytes: number,
-  limits: ChunkLimits,
-): { batches: IntakeChunk[]; oversized: OversizedEvent[] } {
-  const batches: IntakeChunk[] = [];
-  const oversized: OversizedEvent[] = [];
-  let current: IntakeChunk = { indexes: [], bodyBytes: envelopeBytes };
-  events.forEach((event, index) => {
-    const bytes = Buffer.byteLength(event);
-    const cost = encodedBytes(event);
-    if (bytes > limits.maxEventBytes || envelopeBytes + cost > limits.maxBodyBytes) {
-      oversized.push({ index, bytes });
-      return;
-    }
-    if (current.indexes.length > 0 && current.bodyBytes + 1 + cost > limits.maxBodyBytes) {
-      batches.push(current);
-      current = { indexes: [], bodyBytes: envelopeBytes };
-    }
-    current.bodyBytes += (current.indexes.length > 0 ? 1 : 0) + cost;
-    current.indexes.push(index);
-  });
-  if (current.indexes.length > 0) batches.push(current);
-  return { batches, oversized };
-}
-
-/**
- * Writes the body of `batch` (the envelope `head`, its events JSON-encoded, `]}`) into one
- * buffer of the size planChunks measured. Throws InvariantError if what was written is not
- * that size: the body would be a truncated (malformed) request, or one over the intake's
- * limit. Nothing is sent then.
- */
-export function writeIntakeBody(head: string, batch: IntakeChunk, events: readonly string[]): Buffer {
-  // Buffer.write cuts what does not fit without a word, and never writes part of a character:
-  // in a buffer of exactly the measured size, a body measured too small would still end at
-  // that size. With room for one more character (4 UTF-8 bytes), a body larger than measured
-  // always ends past it, whether it fits in the spare bytes or was cut within 3 of the end.
-  const body = Buffer.allocUnsafe(batch.bodyBytes + SPARE_BODY_BYTES);
-  let offset = body.write(head, 0, 'utf8');
-  batch.indexes.forEach((index, i) => {
-    if (i > 0) offset += body.write(',', offset, 'latin1');
-    offset += body.write(JSON.stringify(events[index] ?? ''), offset, 'utf8');
-  });
-  offset += body.write(']}', offset, 'latin1');
-  if (offset !== batch.bodyBytes) {
-    throw new InvariantError(
-      `Bug in the intake client (please report it): the request body of ${batch.indexes.length} events was measured at ${batch.bodyBytes} bytes, but ${offset} were written. The request was not sent: none of these events was acknowledged, they stay pending and are sent again.`,
-    );
-  }
-  return body.subarray(0, batch.bodyBytes);
-}
-
-/** The longest UTF-8 character: see writeIntakeBody. */
-const SPARE_BODY_BYTES = 4;
-
-/**
- * UTF-8 bytes of `event` once JSON-encoded as a string of the body. The encoded text is
- * short-lived (collected young); planChunks keeps only the number.
- */
-function encodedBytes(event: string): number {
-  return Buffer.byteLength(JSON.stringify(event));
-}
+export {
+  planChunks,
+  writeIntakeBody,
+  type ChunkLimits,
+  type IntakeChunk,
+  type OversizedEvent,
+} from './intake-body';
 
 /** The intake's definitive answer to one request (transient failures are retried before). */
 type Answer =
@@ -202,7 +125,6 @@ export class IntakeClient {
   private readonly batchUrl: string;
   private readonly http: AxiosInstance;
   private readonly envelopeHead: string;
-  private readonly envelopeBytes: number;
   private readonly limits: ChunkLimits;
   private readonly concurrency: number;
   private readonly userAgent: string;
@@ -225,7 +147,6 @@ export class IntakeClient {
       options.http ??
       createHttpClient({ timeoutMs: 30_000, userAgent: this.userAgent, maxSockets: this.concurrency });
     this.envelopeHead = `{"intake_key":${JSON.stringify(options.intakeKey)},"jsons":[`;
-    this.envelopeBytes = Buffer.byteLength(this.envelopeHead) + 2; // + "]}"
     this.limits = {
       maxBodyBytes: options.maxBodyBytes ?? INTAKE_MAX_CHUNK_BYTES,
       maxEventBytes: options.maxEventBytes ?? INTAKE_MAX_EVENT_BYTES,
@@ -239,7 +160,7 @@ export class IntakeClient {
    */
   async push(events: readonly (string | object)[], options: PushOptions = {}): Promise<PushResult> {
     const strings = events.map((event) => (typeof event === 'string' ? event : JSON.stringify(event)));
-    const { batches, oversized } = planChunks(strings, this.envelopeBytes, this.limits);
+    const { chunks: batches, oversized } = encodeChunks(strings, this.envelopeHead, this.limits);
     const ledger = new PushLedger(strings.length);
     ledger.markOversized(oversized.map((event) => event.index));
     this.reportOversized(strings, oversized);
@@ -264,7 +185,7 @@ export class IntakeClient {
   }
 
   private async sendAll(
-    batches: readonly IntakeChunk[],
+    batches: readonly EncodedChunk[],
     context: Omit<PushContext, 'signal'>,
     signal: AbortSignal | undefined,
   ): Promise<void> {
@@ -289,7 +210,7 @@ export class IntakeClient {
   }
 
   /** Sends one batch; a refusal (400/413) is narrowed down to the events at fault. */
-  private async deliver(batch: IntakeChunk, push: PushContext): Promise<void> {
+  private async deliver(batch: EncodedChunk, push: PushContext): Promise<void> {
     const answer = await this.send(batch, push);
     if (answer?.kind !== 'refused') return;
     // log2 levels, two requests each, room for two refused events: bounded, whatever the intake does.
@@ -303,7 +224,7 @@ export class IntakeClient {
    * of extra requests is spent, what is still refused stays pending (the next push goes on).
    */
   private async isolate(
-    part: IntakeChunk,
+    part: EncodedChunk,
     refusal: Extract<Answer, { kind: 'refused' }>,
     push: PushContext,
     budget: { requests: number },
@@ -328,16 +249,12 @@ export class IntakeClient {
     }
   }
 
-  private halves(part: IntakeChunk, events: readonly string[]): [IntakeChunk, IntakeChunk] {
+  private halves(part: EncodedChunk, events: readonly string[]): [EncodedChunk, EncodedChunk] {
     const middle = Math.ceil(part.indexes.length / 2);
-    const make = (indexes: number[]): IntakeChunk => ({
-      indexes,
-      bodyBytes: indexes.reduce(
-        (sum, index) => sum + encodedBytes(events[index] ?? ''),
-        this.envelopeBytes + indexes.length - 1,
-      ),
-    });
-    return [make(part.indexes.slice(0, middle)), make(part.indexes.slice(middle))];
+    return [
+      encodePart(events, part.indexes.slice(0, middle), this.envelopeHead),
+      encodePart(events, part.indexes.slice(middle), this.envelopeHead),
+    ];
   }
 
   /**
@@ -347,7 +264,7 @@ export class IntakeClient {
    * pending and the DeliveryError carries its answer.
    */
   private refuseEvent(
-    part: IntakeChunk,
+    part: EncodedChunk,
     refusal: Extract<Answer, { kind: 'refused' }>,
     push: PushContext,
   ): void {
@@ -384,8 +301,11 @@ export class IntakeClient {
    * are recorded), or undefined when it failed for good (its events stay pending). Throws only
    * a fatal error or an abort.
    */
-  private async send(part: IntakeChunk, push: PushContext): Promise<Answer | undefined> {
-    const body = this.body(part, push.events);
+  private async send(part: EncodedChunk, push: PushContext): Promise<Answer | undefined> {
+    // A body that could not be written as measured (a bug, InvariantError): not sent, its events
+    // stay pending, and the push's DeliveryError carries the error.
+    if (part.body instanceof InvariantError) throw part.body;
+    const { body } = part;
     const count = part.indexes.length;
     const { clock, sleep, random, policy, liveness, logger } = this.options;
     // Set when the previous attempt's outcome is unknown: its re-send may duplicate.
@@ -430,7 +350,7 @@ export class IntakeClient {
   }
 
   private accepted(
-    part: IntakeChunk,
+    part: EncodedChunk,
     answer: Extract<Answer, { kind: 'accepted' }>,
     ledger: PushLedger,
   ): void {
@@ -461,16 +381,6 @@ export class IntakeClient {
       `The Sekoia intake's answer to ${count} events was lost (${lost.reason}); they are sent again and may appear twice in Sekoia (counted in possibly_duplicated_events_total)`,
       { events: count, reason: lost.reason },
     );
-  }
-
-  /**
-   * The request body, written straight into one buffer of the size planChunks measured, each
-   * event JSON-encoded on the way (that text is garbage as soon as it is copied). Joining
-   * megabytes of events into a string first would allocate large strings, which go to the old
-   * generation and stay until a full GC: most of the trigger's memory under load.
-   */
-  private body(batch: IntakeChunk, events: readonly string[]): Buffer {
-    return writeIntakeBody(this.envelopeHead, batch, events);
   }
 
   private attempt(body: Buffer, count: number, signal: AbortSignal): Promise<RetryDecision<Answer>> {

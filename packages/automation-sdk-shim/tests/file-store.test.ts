@@ -29,6 +29,15 @@ describe('FileCheckpointStore', () => {
     expect(await readdir(nested)).toEqual(['context.json']);
   });
 
+  it('creates the directory again when it was removed between two saves', async () => {
+    const nested = join(directory, 'data');
+    const store = new FileCheckpointStore({ directory: nested });
+    await store.save({ n: 1 });
+    await rm(nested, { recursive: true });
+    await store.save({ n: 2 });
+    expect(await store.load()).toEqual({ n: 2 });
+  });
+
   it('returns undefined when nothing was ever saved', async () => {
     expect(await new FileCheckpointStore({ directory, fileName: 'state.json' }).load()).toBeUndefined();
   });

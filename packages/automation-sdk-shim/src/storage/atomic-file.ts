@@ -1,4 +1,4 @@
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 
 /**
  * Writes `text` to `path` so that a crash at any moment leaves the old or the new content,
@@ -11,8 +11,7 @@ export async function writeFileAtomically(
   text: string,
 ): Promise<void> {
   try {
-    await mkdir(directory, { recursive: true });
-    const handle = await open(temp, 'w', 0o600);
+    const handle = await openCreatingDirectory(directory, temp);
     try {
       await handle.writeFile(text, 'utf8');
       await handle.sync();
@@ -25,6 +24,20 @@ export async function writeFileAtomically(
     await unlink(temp).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Opens `temp` for writing; creates `directory` only when the open says it is missing. A
+ * mkdir before every write cost a system call per save, and saves come after every batch.
+ */
+async function openCreatingDirectory(directory: string, temp: string): Promise<FileHandle> {
+  try {
+    return await open(temp, 'w', 0o600);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw error;
+  }
+  await mkdir(directory, { recursive: true });
+  return open(temp, 'w', 0o600);
 }
 
 /** Makes a rename or unlink itself durable. Some file systems cannot fsync a directory: not an error. */
