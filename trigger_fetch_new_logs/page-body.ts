@@ -40,7 +40,7 @@ export function decodeBodyBytes(data: unknown, contentEncoding: unknown): { text
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     throw new AxiosError(
-      `the body announced as ${encoding} could not be decoded (${typeof code === 'string' ? code : String(error)})`,
+      `the body announced as ${encoding.slice(0, 40)} could not be decoded (${typeof code === 'string' ? code : String(error)})`,
       AxiosError.ERR_BAD_RESPONSE,
     );
   }

@@ -251,8 +251,17 @@ export class TmesClient {
       responseType: 'arraybuffer',
       decompress: false,
     });
-    const { text, bytes } = decodeBodyBytes(response.data, response.headers['content-encoding']);
-    return { response: { ...response, data: text }, bytes };
+    let decoded: { text: string; bytes: Buffer };
+    try {
+      decoded = decodeBodyBytes(response.data, response.headers['content-encoding']);
+    } catch (error) {
+      // An error answer whose body does not decode (a proxy's page under a wrong header) is
+      // still that error: its status and Retry-After decide (a 401 is an authentication
+      // failure, not a transport one). A 2xx one throws: read as empty, it would end the window.
+      if (response.status >= 200 && response.status < 300) throw error;
+      decoded = { text: '', bytes: Buffer.alloc(0) };
+    }
+    return { response: { ...response, data: decoded.text }, bytes: decoded.bytes };
   }
 
   private logRestart(

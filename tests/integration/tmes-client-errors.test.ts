@@ -172,6 +172,33 @@ describe('TMES client errors: causes that name the problem and never carry the c
     expectNoSecret(error);
   });
 
+  it('a 401 whose body is announced as gzip but sent plain: still an AuthenticationError', async () => {
+    // A proxy's error page under a wrong Content-Encoding: the status decides, not the body.
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      res.writeHead(401, { 'content-type': 'text/html', 'content-encoding': 'gzip' }).end('<html>401</html>');
+    });
+    servers.push(server);
+    const port = await listenHttp(server, 0, '127.0.0.1');
+    const error = await caught(readAll(client(`http://127.0.0.1:${port}`)));
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expectNoSecret(error);
+  });
+
+  it('a 200 whose body does not decode is never read as an empty page (which would end the window)', async () => {
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+        .end('{"logs":[]}');
+    });
+    servers.push(server);
+    const port = await listenHttp(server, 0, '127.0.0.1');
+    const error = await caught(readAll(client(`http://127.0.0.1:${port}`)));
+    expect(error).toBeInstanceOf(TransientError);
+    expectNoSecret(error);
+  });
+
   it('tokens refused until the restart bound: a ResponseError without the credentials', async () => {
     const clock = new ManualClock(NOW);
     const api = new TokenApi({
