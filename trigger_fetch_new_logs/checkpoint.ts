@@ -59,7 +59,7 @@ const HEAD_SCHEMA = new CheckpointHeadSchema();
 
 /**
  * The one `context.json` of the trigger: every stream's checkpoint in a single document,
- * saved after each acknowledged batch. Concurrent commits from the three streams coalesce
+ * saved when an acknowledged batch changes it. Concurrent commits from the three streams coalesce
  * into serialized writes; a commit resolves once a write that includes it is durable. A
  * document equal to the one last written is durable already: it is not written again (most
  * batches of a window leave the head as it was; their identities are in the ledger journal).

@@ -303,8 +303,12 @@ export class IntakeClient {
    */
   private async send(part: EncodedChunk, push: PushContext): Promise<Answer | undefined> {
     // A body that could not be written as measured (a bug, InvariantError): not sent, its events
-    // stay pending, and the push's DeliveryError carries the error.
-    if (part.body instanceof InvariantError) throw part.body;
+    // stay pending, and the push's DeliveryError carries the error. Failed for good, like any
+    // other part: a sibling half being narrowed down is still sent.
+    if (part.body instanceof InvariantError) {
+      push.ledger.recordFailure(part.body);
+      return undefined;
+    }
     const { body } = part;
     const count = part.indexes.length;
     const { clock, sleep, random, policy, liveness, logger } = this.options;

@@ -1,4 +1,5 @@
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /**
  * Writes `text` to `path` so that a crash at any moment leaves the old or the new content,
@@ -37,6 +38,9 @@ async function openCreatingDirectory(directory: string, temp: string): Promise<F
     if (errorCode(error) !== 'ENOENT') throw error;
   }
   await mkdir(directory, { recursive: true });
+  // The new directory's own entry made durable, or a power loss could take it with every file
+  // saved in it since.
+  await syncDirectory(dirname(directory));
   return open(temp, 'w', 0o600);
 }
 
