@@ -5,8 +5,9 @@ import { CheckpointBook } from '../../trigger_fetch_new_logs/checkpoint';
 import { StreamMetrics } from '../../trigger_fetch_new_logs/metrics';
 import { ReadAheadSlots } from '../../trigger_fetch_new_logs/read-ahead';
 import type { CollectorSettings } from '../../trigger_fetch_new_logs/settings';
-import { StreamCollector, type PageSource } from '../../trigger_fetch_new_logs/stream-collector';
+import { StreamCollector } from '../../trigger_fetch_new_logs/stream-collector';
 import { STREAMS } from '../../trigger_fetch_new_logs/streams';
+import { countingForward, newTrace, slowApi } from '../helpers/in-memory-api';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 const HOUR = 3_600_000;
@@ -16,28 +17,6 @@ const RECORDS = Array.from({ length: 2 * 3600 - 300 }, (_, i) => ({
   id: i,
   genTime: new Date(NOW - 2 * HOUR + i * 1000).toISOString(),
 }));
-
-/**
- * An in-memory API whose pages are ready a few event-loop turns after they are asked for;
- * `reads` counts the windows being read now, and the most at once.
- */
-function slowApi(reads: { now: number; most: number }): PageSource {
-  return async function* (_stream, window, pageSize) {
-    reads.most = Math.max(reads.most, ++reads.now);
-    try {
-      const inWindow = RECORDS.filter((r) => {
-        const t = Date.parse(r.genTime);
-        return t >= window.start && t <= window.end;
-      });
-      for (let i = 0; i < inWindow.length || i === 0; i += pageSize) {
-        for (let turn = 0; turn < 4; turn++) await new Promise((r) => setImmediate(r));
-        yield { logs: inWindow.slice(i, i + pageSize), restart: false };
-      }
-    } finally {
-      reads.now--;
-    }
-  };
-}
 
 const settings: CollectorSettings = {
   baseUrl: 'http://127.0.0.1:1',
@@ -73,7 +52,7 @@ async function drain(
   failForward: (call: number) => boolean = () => false,
 ): Promise<{ delivered: Map<number, number>; reads: number }> {
   let forwards = 0;
-  const reads = { now: 0, most: 0 };
+  const trace = newTrace();
   const clock = new ManualClock(NOW);
   const logger = new MemoryLogger();
   const delivered = new Map<number, number>();
@@ -81,15 +60,10 @@ async function drain(
     {
       stream: STREAMS.accepted_traffic,
       settings,
-      pages: slowApi(reads),
-      forward: async (events) => {
-        await new Promise((r) => setImmediate(r));
+      pages: slowApi(RECORDS, trace, { turns: 4 }),
+      forward: countingForward(delivered, () => {
         if (failForward(++forwards)) throw new TransientError('the intake is down for a moment');
-        for (const e of events) {
-          const { id } = JSON.parse(e) as { id: number };
-          delivered.set(id, (delivered.get(id) ?? 0) + 1);
-        }
-      },
+      }),
       book: new CheckpointBook(new MemoryCheckpointStore(), logger),
       metrics: new StreamMetrics(new Registry()),
       clock,
@@ -111,7 +85,7 @@ async function drain(
   }
   // A read stopped early gives its slot back once the page it read ahead settles.
   for (let turn = 0; turn < 10; turn++) await new Promise((r) => setImmediate(r));
-  return { delivered, reads: reads.most };
+  return { delivered, reads: trace.maxInFlight };
 }
 
 describe('pages read ahead, bounded for the whole process', () => {

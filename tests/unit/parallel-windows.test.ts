@@ -7,16 +7,13 @@ import { KillableStore } from '../integration/harness';
 import { StreamMetrics } from '../../trigger_fetch_new_logs/metrics';
 import type { CollectorSettings } from '../../trigger_fetch_new_logs/settings';
 import { StreamCollector, type PageSource } from '../../trigger_fetch_new_logs/stream-collector';
+import { countingForward, newTrace, slowApi, type TimedRecord } from '../helpers/in-memory-api';
 import { STREAMS } from '../../trigger_fetch_new_logs/streams';
-import type { TimeWindow } from '../../trigger_fetch_new_logs/tmes-client';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 const HOUR = 3_600_000;
 
-interface Rec {
-  id: number;
-  genTime: string;
-}
+type Rec = TimedRecord;
 
 /**
  * A backlog of one record per second over three hours, ending 5 min ago; every fifth record is
@@ -32,39 +29,6 @@ function backlog(): Rec[] {
     if (i % 5 === 0) records.push({ ...record });
   }
   return records;
-}
-
-interface Trace {
-  windows: TimeWindow[];
-  inFlight: number;
-  maxInFlight: number;
-  pagesServed: number;
-}
-
-/**
- * An in-memory API with latency: a page is ready a few event-loop turns after it is asked
- * for (the reader waits: latency-bound), so reads of several windows interleave. `onPage` runs
- * before each page is handed over (the place a 429 storm is played).
- */
-function slowApi(records: Rec[], trace: Trace, onPage: (n: number) => void = () => undefined): PageSource {
-  return async function* (_stream, window, pageSize) {
-    trace.windows.push({ start: window.start, end: window.end });
-    trace.inFlight++;
-    trace.maxInFlight = Math.max(trace.maxInFlight, trace.inFlight);
-    try {
-      const inWindow = records.filter((r) => {
-        const t = Date.parse(r.genTime);
-        return t >= window.start && t <= window.end;
-      });
-      for (let i = 0; i < inWindow.length || i === 0; i += pageSize) {
-        for (let turn = 0; turn < 6; turn++) await new Promise((r) => setImmediate(r));
-        onPage(trace.pagesServed++);
-        yield { logs: inWindow.slice(i, i + pageSize), restart: false };
-      }
-    } finally {
-      trace.inFlight--;
-    }
-  };
 }
 
 const settings = (maxParallelRequests: number): CollectorSettings => ({
@@ -97,14 +61,7 @@ function setup(
       stream: STREAMS.accepted_traffic,
       settings: settings(maxParallelRequests),
       pages,
-      forward: async (events) => {
-        // Forwarding takes a turn too: reads of other windows go on meanwhile.
-        await new Promise((r) => setImmediate(r));
-        for (const e of events) {
-          const { id } = JSON.parse(e) as Rec;
-          delivered.set(id, (delivered.get(id) ?? 0) + 1);
-        }
-      },
+      forward: countingForward(delivered),
       book: new CheckpointBook(store, logger),
       metrics: new StreamMetrics(new Registry()),
       clock,
@@ -134,7 +91,7 @@ function listed(records: Rec[]): Map<number, number> {
 describe('windows read side by side', () => {
   it('delivers every record, twins and window-edge records exactly as many times as listed', async () => {
     const records = backlog();
-    const trace: Trace = { windows: [], inFlight: 0, maxInFlight: 0, pagesServed: 0 };
+    const trace = newTrace();
     // Batches as large as a window: a read holds its records unacknowledged until its last
     // page, so the neighbour reading the same edge sees them claimed, not delivered.
     const { delivered, drain, collector } = setup(slowApi(records, trace), 4, undefined, 10_000);
@@ -152,7 +109,7 @@ describe('windows read side by side', () => {
 
   it('grows K up to max_parallel_requests while pages are latency-bound, never beyond', async () => {
     const records = backlog();
-    const trace: Trace = { windows: [], inFlight: 0, maxInFlight: 0, pagesServed: 0 };
+    const trace = newTrace();
     const { drain, collector } = setup(slowApi(records, trace), 3);
     await drain();
     expect(collector.concurrency.limit).toBe(3);
@@ -161,17 +118,19 @@ describe('windows read side by side', () => {
 
   it('a 429 storm shrinks K; it grows back after, and nothing is lost or repeated', async () => {
     const records = backlog();
-    const trace: Trace = { windows: [], inFlight: 0, maxInFlight: 0, pagesServed: 0 };
+    const trace = newTrace();
     const clock = new ManualClock(NOW);
     const k = new AdaptiveConcurrency({ max: 8, clock, probeAfterPages: 5 });
     const limits: number[] = [];
     // Pages 30-59 come after a 429 each (as the TMES client's observer reports them).
-    const api = slowApi(records, trace, (n) => {
-      if (n >= 30 && n < 60) {
-        clock.advance(10);
-        k.throttled(clock.now() - 5, 100);
-      }
-      limits.push(k.limit);
+    const api = slowApi(records, trace, {
+      onPage: (n) => {
+        if (n >= 30 && n < 60) {
+          clock.advance(10);
+          k.throttled(clock.now() - 5, 100);
+        }
+        limits.push(k.limit);
+      },
     });
     const { delivered, drain } = setup(api, 8, k, 50, clock);
     await drain();
@@ -185,7 +144,7 @@ describe('windows read side by side', () => {
 
   it("cuts the backlog's end in 1/K pieces read side by side: no long last window is read alone", async () => {
     const records = backlog();
-    const trace: Trace = { windows: [], inFlight: 0, maxInFlight: 0, pagesServed: 0 };
+    const trace = newTrace();
     const { delivered, drain } = setup(slowApi(records, trace), 4);
     await drain();
     const spans = trace.windows.map((w) => (w.end - w.start) / 60_000);
@@ -207,12 +166,14 @@ describe('windows read side by side', () => {
     const afterCut: { inFlight: number; limit: number }[] = [];
     let before = 0;
     let cut = false;
-    const open = slowApi(records, { windows: [], inFlight: 0, maxInFlight: 0, pagesServed: 0 }, (n) => {
-      if (n === 40) {
-        // 8 windows open, a burst of 429s: K = 4, then no more throttling.
-        k.throttled(clock.now() - 5);
-        cut = true;
-      }
+    const open = slowApi(records, newTrace(), {
+      onPage: (n) => {
+        if (n === 40) {
+          // 8 windows open, a burst of 429s: K = 4, then no more throttling.
+          k.throttled(clock.now() - 5);
+          cut = true;
+        }
+      },
     });
     // Counts requests between the gate's permit and the page's arrival.
     const counting: PageSource = (stream, window, size, signal) => ({
@@ -245,7 +206,7 @@ describe('windows read side by side', () => {
 
   it('max_parallel_requests 1 reads one window at a time, each starting where the previous ended (minus the overlap)', async () => {
     const records = backlog();
-    const trace: Trace = { windows: [], inFlight: 0, maxInFlight: 0, pagesServed: 0 };
+    const trace = newTrace();
     const { delivered, drain } = setup(slowApi(records, trace), 1);
     await drain();
     expect(trace.maxInFlight).toBe(1);
@@ -260,7 +221,7 @@ describe('windows read side by side', () => {
 
   it('a kill while K windows are in flight (the oldest stalled) loses nothing and repeats only unacknowledged batches', async () => {
     const records = backlog();
-    const trace: Trace = { windows: [], inFlight: 0, maxInFlight: 0, pagesServed: 0 };
+    const trace = newTrace();
     const firstStart = NOW - 3 * HOUR;
     const open = slowApi(records, trace);
     // The first window's read never gets its first page: its neighbours complete around it.

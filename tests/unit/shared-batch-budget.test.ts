@@ -6,6 +6,7 @@ import { BatchBudget } from '../../trigger_fetch_new_logs/pending-batch';
 import type { CollectorSettings } from '../../trigger_fetch_new_logs/settings';
 import { StreamCollector, type PageSource } from '../../trigger_fetch_new_logs/stream-collector';
 import { STREAMS, type StreamName } from '../../trigger_fetch_new_logs/streams';
+import { countingForward } from '../helpers/in-memory-api';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 const HOUR = 3_600_000;
@@ -60,14 +61,7 @@ function collector(
       stream: STREAMS[name],
       settings,
       pages: api(backlog()),
-      forward: async (events) => {
-        batches.push(events.length);
-        await new Promise((r) => setImmediate(r));
-        for (const e of events) {
-          const { id } = JSON.parse(e) as { id: number };
-          delivered.set(id, (delivered.get(id) ?? 0) + 1);
-        }
-      },
+      forward: countingForward(delivered, (events) => batches.push(events.length)),
       book: new CheckpointBook(new MemoryCheckpointStore(), logger),
       metrics: new StreamMetrics(new Registry()),
       clock,
