@@ -190,18 +190,22 @@ export class IntakeClient {
     signal: AbortSignal | undefined,
   ): Promise<void> {
     // One fatal answer (a refused key) will be the answer to every batch: stop the others.
-    const stop = new AbortController();
-    const linked = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
-    const push: PushContext = { ...context, signal: linked };
-    const errors = await mapBounded(batches, this.concurrency, async (batch) => {
-      try {
-        await this.deliver(batch, push);
-        return undefined;
-      } catch (error) {
-        if (isFatal(error)) stop.abort();
-        return error;
-      }
-    });
+    const stop = followAbort(signal);
+    const push: PushContext = { ...context, signal: stop.signal };
+    let errors: unknown[];
+    try {
+      errors = await mapBounded(batches, this.concurrency, async (batch) => {
+        try {
+          await this.deliver(batch, push);
+          return undefined;
+        } catch (error) {
+          if (isFatal(error)) stop.abort();
+          return error;
+        }
+      });
+    } finally {
+      stop.release();
+    }
     if (signal?.aborted === true) throw abortError();
     const fatal = errors.find((error) => isFatal(error));
     if (fatal !== undefined) throw fatal;
@@ -523,6 +527,32 @@ function parseAcknowledgement(text: string): string[] | undefined {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const ids = (parsed as { event_ids?: unknown }).event_ids;
   return Array.isArray(ids) && ids.every((id): id is string => typeof id === 'string') ? ids : [];
+}
+
+/**
+ * A controller aborted with `parent` (if any) or by its own abort(); release() unlinks it from
+ * `parent`. Not AbortSignal.any: on Node 20 every signal it combines with a long-lived one (the
+ * caller's, for the whole run) stays referenced by that one, one per push, forever
+ * (nodejs/node#54614).
+ */
+function followAbort(
+  parent: AbortSignal | undefined,
+): { signal: AbortSignal; abort(): void; release(): void } {
+  const controller = new AbortController();
+  const follow = (): void => {
+    controller.abort(parent?.reason);
+  };
+  if (parent?.aborted === true) follow();
+  else parent?.addEventListener('abort', follow, { once: true });
+  return {
+    signal: controller.signal,
+    abort: () => {
+      controller.abort();
+    },
+    release: () => {
+      parent?.removeEventListener('abort', follow);
+    },
+  };
 }
 
 /** Maps `items` through `task` with at most `limit` in flight, results in input order. */
