@@ -206,7 +206,21 @@ describe('IntakeClient against the stand-in intake', () => {
     expect(h.standIn.requests).toBe(1);
   });
 
-  it('leaves nothing behind on the caller\'s long-lived signal, push after push', async () => {
+  it('re-sends its own bytes on a retry while pushes side by side reuse body buffers', async () => {
+    // Each push's first request fails: the retry must send the same body, not a buffer another
+    // push has written its own body into meanwhile.
+    let failures = 0;
+    h.standIn.failWhile(() => failures++ < 4, { status: 503 });
+    const client = h.client({ concurrency: 1 });
+    const pushes = [0, 1, 2, 3].map((p) => Array.from({ length: 50 }, (_, i) => `push ${p} event ${i}`));
+    for (let round = 0; round < 2; round++) {
+      const results = await Promise.all(pushes.map((events) => client.push(events)));
+      results.forEach((result, p) => expect(eventsForIds(h.standIn, result.eventIds)).toEqual(pushes[p]));
+    }
+    expect(h.standIn.responses.filter((r) => r.status === 503)).toHaveLength(4);
+  });
+
+  it("leaves nothing behind on the caller's long-lived signal, push after push", async () => {
     // The trigger passes one signal for the whole run. AbortSignal.any linked every push's own
     // signal to it for good on Node 20 (nodejs/node#54614): one more reference per push.
     const run = new AbortController();
@@ -545,6 +559,7 @@ describe('IntakeStandIn', () => {
 function linkedSignals(signal: AbortSignal): number {
   const symbol = Object.getOwnPropertySymbols(signal).find((s) => s.description === 'kDependantSignals');
   // Node's own (primordial) Set, not this test realm's: read its size, no instanceof.
-  const set = symbol === undefined ? undefined : (signal as unknown as Record<symbol, { size?: number }>)[symbol];
+  const set =
+    symbol === undefined ? undefined : (signal as unknown as Record<symbol, { size?: number }>)[symbol];
   return set?.size ?? 0;
 }
