@@ -29,42 +29,61 @@ export interface EncodedChunk extends IntakeChunk {
 /**
  * Request bodies' buffers kept for the next requests. A body of a few MiB is above the C
  * allocator's mmap threshold (the image sets it to 128 KiB): a fresh one per request was mapped,
- * faulted in page by page as it was written, and unmapped (about 450 page faults and a
- * munmap per 2 MiB body, half of the trigger's system time). Kept: at most `keep` buffers, the
- * largest ones, each used by one body at a time (taken, then given back once its request is over).
+ * faulted in page by page as it was written, and unmapped (about 450 page faults and a munmap
+ * per 2 MiB body: a third of the trigger's page faults). Each buffer serves one body at a time
+ * (taken, then given back once its requests are over). What is kept stays resident, so it is
+ * bounded (`keep` buffers, `maxKeptBytes` in all), and a buffer too small for the body asked for
+ * is let go of rather than kept beside the larger one allocated instead.
  */
 export class BodyBuffers {
   private readonly free: Buffer[] = [];
+  private freeBytes = 0;
 
-  constructor(private readonly keep: number) {}
+  constructor(
+    private readonly keep: number,
+    private readonly maxKeptBytes = 4 * 1024 * 1024,
+  ) {}
 
   /** Buffers kept now, free for the next bodies. */
   get kept(): number {
     return this.free.length;
   }
 
-  /** A buffer of at least `bytes` (contents undefined): a kept one if one is large enough. */
+  /**
+   * A buffer of at least `bytes` (contents undefined): the smallest kept one large enough, or a
+   * new one, its size rounded up so that bodies of about the same size share it (pages never
+   * written are never resident).
+   */
   take(bytes: number): Buffer {
-    const index = this.free.findIndex((buffer) => buffer.length >= bytes);
-    if (index < 0) return Buffer.allocUnsafe(bytes);
-    const [buffer] = this.free.splice(index, 1);
-    return buffer ?? Buffer.allocUnsafe(bytes);
+    let best = -1;
+    this.free.forEach((buffer, i) => {
+      if (buffer.length >= bytes && (best < 0 || buffer.length < (this.free[best]?.length ?? 0))) best = i;
+    });
+    if (best < 0) {
+      // None fits: the largest kept one is let go (it would stay beside the new one).
+      const largest = this.free.reduce((max, b, i, all) => (b.length > (all[max]?.length ?? 0) ? i : max), 0);
+      this.remove(largest);
+      return Buffer.allocUnsafe(Math.ceil(bytes / ROUND_BYTES) * ROUND_BYTES);
+    }
+    return this.remove(best) ?? Buffer.allocUnsafe(bytes);
   }
 
-  /** `buffer` is no longer used by anything: kept for a later body, if among the largest. */
+  /** `buffer` is no longer used by anything: kept for a later body, within the bounds. */
   give(buffer: Buffer): void {
-    if (this.keep <= 0) return;
-    if (this.free.length >= this.keep) {
-      const smallest = this.free.reduce(
-        (min, b, i, all) => (b.length < (all[min]?.length ?? 0) ? i : min),
-        0,
-      );
-      if ((this.free[smallest]?.length ?? 0) >= buffer.length) return;
-      this.free.splice(smallest, 1);
-    }
+    if (this.free.length >= this.keep || this.freeBytes + buffer.length > this.maxKeptBytes) return;
     this.free.push(buffer);
+    this.freeBytes += buffer.length;
+  }
+
+  private remove(index: number): Buffer | undefined {
+    const [buffer] = this.free.splice(index, 1);
+    if (buffer !== undefined) this.freeBytes -= buffer.length;
+    return buffer;
   }
 }
+
+/** BodyBuffers' sizes are multiples of this. */
+const ROUND_BYTES = 256 * 1024;
 
 export interface OversizedEvent {
   /** Position in the pushed list. */

@@ -85,7 +85,7 @@ describe('BodyBuffers', () => {
     );
   });
 
-  it('hands a buffer given back to the next body that fits in it, and keeps only the largest', () => {
+  it('hands a buffer given back to the next body that fits in it', () => {
     const buffers = new BodyBuffers(2);
     const events = Array.from({ length: 100 }, (_, i) => `event ${i} "quoted"`);
     const limits = { maxBodyBytes: 1_000_000, maxEventBytes: 1_000 };
@@ -94,21 +94,34 @@ describe('BodyBuffers', () => {
     const second = encodeChunks(events.slice(0, 50), head, limits, buffers).chunks[0]!;
     expect(second.backing).toBe(first.backing);
     expect(text(second.body)).toBe(bodyOf(events.slice(0, 50)));
+  });
 
-    const [small, medium, large] = [10, 20, 30].map((n) => Buffer.alloc(n));
-    const kept = new BodyBuffers(2);
-    for (const b of [medium!, small!, large!]) kept.give(b);
-    expect(kept.kept).toBe(2);
-    expect(kept.take(25)).toBe(large);
-    expect(kept.take(15)).toBe(medium);
-    expect(kept.take(5)).not.toBe(small);
+  it('keeps a bounded number and size of buffers, the smallest that fits taken first', () => {
+    const kib = 256 * 1024;
+    const buffers = new BodyBuffers(3, 10 * kib);
+    const [a, b, c, d] = [kib, 2 * kib, 4 * kib, 4 * kib].map((n) => Buffer.alloc(n));
+    for (const buffer of [c!, a!, b!, d!]) buffers.give(buffer);
+    // d would make 11 × 256 KiB: not kept.
+    expect(buffers.kept).toBe(3);
+    expect(buffers.take(kib + 1)).toBe(b);
+    expect(buffers.take(10)).toBe(a);
+    // None of 5 × 256 KiB: a new one, rounded up, and the one too small is let go.
+    const fresh = buffers.take(5 * kib - 100);
+    expect(fresh).not.toBe(c);
+    expect(fresh.length).toBe(5 * kib);
+    expect(buffers.kept).toBe(0);
   });
 
   it('gives back the buffer a body outgrew while being written', () => {
     const buffers = new BodyBuffers(4);
     // Multi-byte events encode larger than the estimate: the body is moved to a larger buffer.
-    const events = Array.from({ length: 200 }, () => '😀'.repeat(40));
-    const { chunks } = encodeChunks(events, head, { maxBodyBytes: 1_000_000, maxEventBytes: 1_000 }, buffers);
+    const events = Array.from({ length: 200 }, () => '😀'.repeat(1_000));
+    const { chunks } = encodeChunks(
+      events,
+      head,
+      { maxBodyBytes: 9_000_000, maxEventBytes: 250_000 },
+      buffers,
+    );
     expect(text(chunks[0]!.body)).toBe(bodyOf(events));
     // Nothing was given back by the caller: what is kept is the buffer outgrown.
     expect(buffers.kept).toBe(1);
