@@ -330,7 +330,7 @@ describe('StreamCollector: durable trailing identities', () => {
   it('a kill after migrating and before the first head commit migrates nothing twice', async () => {
     const records = Array.from({ length: 6 }, (_, i) => ({ genTime: at(NOW - 20 * MIN + i * 1_000), id: i }));
     // Record 0 was delivered by version 2; the API lists it twice (a genuine identical record).
-    const api: Rec[] = [records[0], ...records];
+    const api: Rec[] = [...records.slice(0, 1), ...records];
     const store = new MemoryCheckpointStore({
       version: 2,
       streams: {
@@ -339,7 +339,7 @@ describe('StreamCollector: durable trailing identities', () => {
           window: {
             start: at(NOW - 21 * MIN),
             end: at(NOW - 15 * MIN),
-            delivered: [recordKey('accepted_traffic', records[0])],
+            delivered: records.slice(0, 1).map((r) => recordKey('accepted_traffic', r)),
           },
           edge: [],
         },
