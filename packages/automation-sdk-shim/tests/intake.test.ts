@@ -215,7 +215,9 @@ describe('IntakeClient against the stand-in intake', () => {
     const pushes = [0, 1, 2, 3].map((p) => Array.from({ length: 50 }, (_, i) => `push ${p} event ${i}`));
     for (let round = 0; round < 2; round++) {
       const results = await Promise.all(pushes.map((events) => client.push(events)));
-      results.forEach((result, p) => expect(eventsForIds(h.standIn, result.eventIds)).toEqual(pushes[p]));
+      results.forEach((result, p) => {
+        expect(eventsForIds(h.standIn, result.eventIds)).toEqual(pushes[p]);
+      });
     }
     expect(h.standIn.responses.filter((r) => r.status === 503)).toHaveLength(4);
   });
