@@ -41,7 +41,7 @@ export class BodyBuffers {
 
   constructor(
     private readonly keep: number,
-    private readonly maxKeptBytes = 4 * 1024 * 1024,
+    private readonly maxKeptBytes = 2 * 1024 * 1024,
   ) {}
 
   /** Buffers kept now, free for the next bodies. */
