@@ -80,6 +80,8 @@ describe('recordKey', () => {
       'é'.repeat(90_000),
       'x'.repeat(87_381),
       'x'.repeat(87_382),
+      // Fewer UTF-16 units than the scratch buffer's bytes, more UTF-8 bytes: not cut short.
+      '€'.repeat(100_000),
       '€'.repeat(300_000),
     ];
     // A long text after a short one, a short one after a long one: nothing of the previous
