@@ -118,6 +118,10 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
     const onStop = (): void => {
       local.abort();
     };
+    // A stop that came while the streams were being readied (storage, the clock probe) has
+    // already fired its event: a listener added now would never run, and the streams would
+    // read on after the trigger returned.
+    signal.throwIfAborted();
     signal.addEventListener('abort', onStop, { once: true });
     const fatal: unknown[] = [];
     try {

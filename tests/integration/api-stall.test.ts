@@ -79,7 +79,7 @@ describe('the Trend Micro API unreachable for a long time', () => {
 
   it('a host name that does not resolve: the critical says to check the region host', async () => {
     h = new Harness();
-    // .invalid never resolves (RFC 6761): the lookup fails locally, no traffic leaves.
+    // .invalid never resolves (RFC 6761); the harness's resolver says so without a DNS query.
     await h.start({ service_url: 'https://api.tmes.invalid', log_types: ['accepted_traffic'] });
     await h.until(() => h.logger.messages('critical').length > 0);
     await simulated(h, 5 * MINUTE);

@@ -16,6 +16,7 @@ import { IntakeStandIn, ManualClock, MemoryLogger } from '@sekoia/automation-sdk
 import { TmesSimulator, type TmesSimulatorOptions } from '../../simulator';
 import type { CollectorLimits } from '../../trigger_fetch_new_logs/stream-collector';
 import { FetchNewLogsTrigger } from '../../trigger_fetch_new_logs/trigger';
+import { offlineLookup } from '../helpers/offline-lookup';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
 export const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -116,7 +117,8 @@ export class Harness {
       signals: this.signals,
       healthPort: this.options.healthPort ?? false,
       metricsPort: false,
-      tmesHttp: createHttpClient({ timeoutMs: 2_000 }),
+      // Names like api.tmes.invalid fail here without a DNS query (see offlineLookup).
+      tmesHttp: createHttpClient({ timeoutMs: 2_000, lookup: offlineLookup }),
       // A graceful stop: in-flight pushes get real time to be acknowledged.
       drainSleep: realSleep,
       drainTimeoutMs: 5_000,

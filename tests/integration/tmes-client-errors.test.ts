@@ -13,6 +13,7 @@ import { STREAMS, type StreamName } from '../../trigger_fetch_new_logs/streams';
 import { TmesClient } from '../../trigger_fetch_new_logs/tmes-client';
 import { closedPort } from '../helpers/ports';
 import { TokenApi, makeRecords } from '../helpers/token-api';
+import { offlineLookup } from '../helpers/offline-lookup';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 const WINDOW = { start: NOW - 3_600_000, end: NOW - 60_000 };
@@ -32,7 +33,7 @@ function client(baseUrl: string, observed?: Observed, timeoutMs = 2_000): TmesCl
     baseUrl,
     username: USERNAME,
     apiKey: API_KEY,
-    http: createHttpClient({ timeoutMs }),
+    http: createHttpClient({ timeoutMs, lookup: offlineLookup }),
     clock,
     sleep: clock.sleep,
     logger: new MemoryLogger(),

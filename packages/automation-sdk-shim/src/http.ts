@@ -1,4 +1,5 @@
 import { Agent as HttpAgent, type Server } from 'node:http';
+import type { LookupFunction } from 'node:net';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 
@@ -18,6 +19,12 @@ export interface HttpClientOptions {
   userAgent?: string;
   /** Max sockets per host, to bound concurrency at the transport too. */
   maxSockets?: number;
+  /**
+   * How host names are resolved; default: the system resolver (`dns.lookup`). Tests that need
+   * a name that does not resolve pass one that answers without leaving the machine: a real
+   * lookup cannot be cancelled, and one left pending by a slow resolver keeps the process alive.
+   */
+  lookup?: LookupFunction;
 }
 
 /**
@@ -26,7 +33,11 @@ export interface HttpClientOptions {
  * error page can be reported instead of crashing a JSON parser, and sockets are kept alive.
  */
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: options.maxSockets ?? 16,
+    ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+  };
   return axios.create({
     timeout: options.timeoutMs ?? 30_000,
     validateStatus: () => true,

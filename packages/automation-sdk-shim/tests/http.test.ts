@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import type { LookupFunction } from 'node:net';
 import { NetworkFailure, createHttpClient, networkFailureKind } from '../src/http';
 
 describe('NetworkFailure', () => {
@@ -38,5 +39,27 @@ describe('NetworkFailure', () => {
     expect(failure.cause).toBeUndefined();
     const shown = `${inspect(failure, { depth: 10, showHidden: true })}${JSON.stringify(failure)}`;
     expect(shown).not.toContain(secret);
+  });
+});
+
+describe('createHttpClient', () => {
+  it('resolves host names with the lookup it is given, for http and https', async () => {
+    const asked: string[] = [];
+    const lookup: LookupFunction = (hostname, _options, callback) => {
+      asked.push(hostname);
+      const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+      process.nextTick(() => {
+        callback(error, '', 0);
+      });
+    };
+    const client = createHttpClient({ timeoutMs: 2_000, lookup });
+    for (const url of ['http://one.example.invalid/x', 'https://two.example.invalid/x']) {
+      const error: unknown = await client.get(url).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'ENOTFOUND' });
+    }
+    expect(asked).toEqual(['one.example.invalid', 'two.example.invalid']);
   });
 });
