@@ -1,6 +1,7 @@
 import { startBacklog } from './backlog';
 import { planCpus, type CpuPlan } from './cpu-pinning';
 import { jsonRoundTripRate, type CpuLimit } from './cpu-limit';
+import { pipelineCeilingRate } from './pipeline-ceiling';
 import { drain, type DrainResult } from './drain';
 import { figure, round, type BenchResult } from './stats';
 import { STREAM_NAMES } from '../trigger_fetch_new_logs/streams';
@@ -18,10 +19,12 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
   const { counts, simulator, intake } = await startBacklog({ ...options, spanHours: 24, seed: 11 }, cpus);
   const results: Record<'raw' | 'ecs', DrainResult[]> = { raw: [], ecs: [] };
   const limits: CpuLimit[] = [];
+  const ceilings: number[] = [];
   try {
     for (let run = 0; run < options.runs; run++) {
       // Measured next to each run, on the bench's core, with the same generator.
       limits.push(jsonRoundTripRate(11));
+      ceilings.push(pipelineCeilingRate(11));
       for (const outputFormat of ['raw', 'ecs'] as const) {
         results[outputFormat].push(
           await drain({
@@ -88,6 +91,12 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
         '×',
         ratio(perCpuSecond('ecs'), (l) => l.cpu),
       ),
+      figure(
+        'end-to-end',
+        'ceiling: gunzip + parse + stringify + SHA-1 + body in memory, per CPU-second ÷ CPU limit per CPU-second',
+        '×',
+        ratio(ceilings, (l) => l.cpu),
+      ),
     ],
     details: {
       backlog: counts,
@@ -96,6 +105,7 @@ export async function endToEnd(options: EndToEndOptions, cpus: CpuPlan = planCpu
         'trigger = `node dist/main.js fetch_new_logs` (its own process, FileCheckpointStore in a temp dir); simulator = a child process; intake stand-in = the bench process',
       cpuPinning: cpus,
       cpuLimits: limits.map((l) => ({ wall: round(l.wall), perCpuSecond: round(l.cpu) })),
+      pipelineCeilingPerCpuSecond: ceilings.map((c) => round(c)),
       runs: Object.fromEntries(
         (['raw', 'ecs'] as const).map((f) => [
           f,

@@ -44,6 +44,9 @@ export const DEFAULT_PROBE_AFTER_PAGES = 100;
  * Retry-After. K bounds both the windows open and the page requests in flight (acquire): after
  * a cut, the windows already open slow down as well.
  */
+/** Gives a permit back (once; later calls do nothing). `measure: false`: the request did not complete. */
+export type ReleasePermit = (options?: { measure?: boolean }) => void;
+
 export class AdaptiveConcurrency {
   private current = 1;
   /** K when the API last pushed back: growth slows down below it. Infinity before any. */
@@ -90,6 +93,11 @@ export class AdaptiveConcurrency {
     return Math.max(0, this.pausedUntil - this.options.clock.now());
   }
 
+  /** The page requests' round trip as measured so far, smoothed, ms (undefined: none yet). */
+  get roundTrip(): number | undefined {
+    return this.roundTripMs;
+  }
+
   /** Page requests in flight now (holding a permit). */
   get inFlight(): number {
     return this.requests;
@@ -100,8 +108,10 @@ export class AdaptiveConcurrency {
    * requests of the stream are in flight, and none starts while a Retry-After runs: after a cut,
    * the windows already open slow down too (each has a request in flight otherwise, and kept
    * sending at the old rate until it ended), and one 429 pauses every window, not only new ones.
+   * A request given up (aborted) is released with `{ measure: false }`: its truncated time is
+   * no round trip, and counted as one it would bias K's estimate down.
    */
-  async acquire(sleep: Sleep, signal: AbortSignal): Promise<() => void> {
+  async acquire(sleep: Sleep, signal: AbortSignal): Promise<ReleasePermit> {
     for (;;) {
       signal.throwIfAborted();
       const wait = this.waitMs();
@@ -114,11 +124,12 @@ export class AdaptiveConcurrency {
     const sentAt = clock.now();
     const throttles = this.throttles;
     let released = false;
-    return () => {
+    return (options) => {
       if (released) return;
       released = true;
       this.requests--;
-      if (throttles === this.throttles) this.measureRoundTrip(clock.now() - sentAt);
+      if (options?.measure !== false && throttles === this.throttles)
+        this.measureRoundTrip(clock.now() - sentAt);
       this.wake();
     };
   }

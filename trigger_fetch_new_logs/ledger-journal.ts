@@ -11,7 +11,8 @@ import type { IdentityLedger, LedgerEntry } from './identity-ledger';
  * Objects, next to the checkpoint: `ledger.<stream>.journal.<seq>` and
  * `ledger.<stream>.snapshot.<seq>` (the ledger as of journal segment `seq`). Each object is
  * written atomically, so a kill leaves whole segments only: loading takes the newest
- * snapshot and applies the segments after it.
+ * snapshot and applies the segments after it. Segment 0 holds the identities migrated from a
+ * version-2 checkpoint (see migrate()); batches are journaled from segment 1 on.
  */
 export class LedgerJournal {
   private nextSeq = 1;
@@ -20,6 +21,8 @@ export class LedgerJournal {
   private unsaved: LedgerEntry[] = [];
   private entriesSinceSnapshot = 0;
   private segmentsSinceSnapshot = 0;
+  /** The last load() applied segment 0: a version-2 migration is journaled already. */
+  private migrationLoaded = false;
 
   constructor(
     private readonly objects: NamedObjects,
@@ -32,6 +35,11 @@ export class LedgerJournal {
     return this.unsaved.length > 0;
   }
 
+  /** Whether the last load() found the migration segment (segment 0) and applied it. */
+  get migrated(): boolean {
+    return this.migrationLoaded;
+  }
+
   /** Fills `ledger` from the newest snapshot and the segments after it. */
   async load(ledger: IdentityLedger, signal?: AbortSignal): Promise<void> {
     const names = await this.objects.list(this.prefix, signal);
@@ -40,8 +48,11 @@ export class LedgerJournal {
     const base = Math.max(0, ...snapshots);
     if (base > 0) this.apply(ledger, await this.objects.load(this.name('snapshot', base), signal), base);
     let entries = 0;
+    // load() may run again after a failed attempt: count what this one applies, nothing more.
+    this.segmentsSinceSnapshot = 0;
+    this.migrationLoaded = base === 0 && segments.includes(0);
     for (const seq of segments.sort((a, b) => a - b)) {
-      if (seq <= base) continue;
+      if (base > 0 && seq <= base) continue;
       entries += this.apply(ledger, await this.objects.load(this.name('journal', seq), signal), seq);
       this.segmentsSinceSnapshot++;
     }
@@ -50,6 +61,22 @@ export class LedgerJournal {
     // What the segments after the snapshot hold, as if this process had appended them.
     this.entriesSinceSnapshot = entries;
     await this.removeBefore(base, snapshots, segments, signal);
+  }
+
+  /**
+   * Journals identities migrated from a version-2 checkpoint as segment 0, a fixed name: a
+   * process killed before the head drops its version-2 lists migrates them again at the next
+   * start, and that write replaces the segment instead of adding a second one (the caller skips
+   * it anyway when load() found it: `migrated`). Only while no snapshot exists (segments up to a
+   * snapshot's are ignored); a snapshot here predates the version-2 checkpoint (a downgrade and
+   * an upgrade), and the entries are then appended like a batch's.
+   */
+  async migrate(entries: readonly LedgerEntry[], signal?: AbortSignal): Promise<void> {
+    if (this.snapshotSeq > 0) return this.append(entries, signal);
+    await this.objects.save(this.name('journal', 0), entries.map(toStored), signal);
+    this.migrationLoaded = true;
+    this.segmentsSinceSnapshot++;
+    this.entriesSinceSnapshot += entries.length;
   }
 
   /** Journals the identities of an acknowledged batch; resolves once durable. */
@@ -75,7 +102,8 @@ export class LedgerJournal {
    * ledger, replaces them with one snapshot of it.
    */
   async compactIfDue(ledger: IdentityLedger, signal?: AbortSignal): Promise<boolean> {
-    if (this.unsaved.length > 0 || this.segmentsSinceSnapshot === 0) return false;
+    // Segment 0 alone (the migration) waits for a batch's: a snapshot is numbered from 1.
+    if (this.unsaved.length > 0 || this.segmentsSinceSnapshot === 0 || this.nextSeq === 1) return false;
     if (
       this.entriesSinceSnapshot < Math.max(this.minCompactionEntries, ledger.size) &&
       this.segmentsSinceSnapshot < 500
@@ -114,7 +142,8 @@ export class LedgerJournal {
   ): Promise<void> {
     const stale = [
       ...snapshots.filter((s) => s < base).map((s) => this.name('snapshot', s)),
-      ...segments.filter((s) => s <= base).map((s) => this.name('journal', s)),
+      // Without a snapshot (base 0), segment 0 (the migration) is live, not stale.
+      ...segments.filter((s) => base > 0 && s <= base).map((s) => this.name('journal', s)),
     ];
     for (const name of stale) await this.objects.remove(name, signal);
   }
@@ -130,8 +159,11 @@ export class LedgerJournal {
   private parse(name: string, kind: 'journal' | 'snapshot'): number | undefined {
     const head = `${this.prefix}${kind}.`;
     if (!name.startsWith(head)) return undefined;
-    const seq = Number(name.slice(head.length));
-    return Number.isSafeInteger(seq) && seq > 0 ? seq : undefined;
+    const digits = name.slice(head.length);
+    if (!/^\d+$/.test(digits)) return undefined;
+    const seq = Number(digits);
+    // Journal segment 0 is the version-2 migration; snapshots are numbered from 1.
+    return Number.isSafeInteger(seq) && (seq > 0 || (seq === 0 && kind === 'journal')) ? seq : undefined;
   }
 
   /** Adds a stored snapshot or segment to `ledger`; returns how many entries it held. */

@@ -28,13 +28,17 @@ export function gatedPages(
     try {
       for (;;) {
         const release = await hold.stoppedDuring(() => concurrency.acquire(sleep, signal));
+        // Given up, a request measured nothing: its time to the abort is no round trip.
+        const abandon = (): void => {
+          release({ measure: false });
+        };
         let next: IteratorResult<WindowPage>;
-        signal.addEventListener('abort', release, { once: true });
+        signal.addEventListener('abort', abandon, { once: true });
         try {
           next = await pages.next();
         } finally {
-          signal.removeEventListener('abort', release);
-          release();
+          signal.removeEventListener('abort', abandon);
+          release({ measure: !signal.aborted });
         }
         if (next.done === true) {
           done = true;

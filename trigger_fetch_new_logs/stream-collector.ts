@@ -191,15 +191,30 @@ export class StreamCollector {
     return this.primary(signal);
   }
 
-  /** Loads the ledger journal once; journals identities migrated from a version-2 checkpoint. */
-  private async ready(signal: AbortSignal): Promise<void> {
+  /**
+   * Loads the ledger journal once and journals the identities migrated from a version-2
+   * checkpoint. The trigger calls it for every stream before any stream runs (see
+   * FetchNewLogsTrigger.run); step() calls it too (a stream on its own, or after a failure).
+   *
+   * Migration must count each identity once across kills. The head is one document for all
+   * streams, and the first commit of any stream writes every stream without its version-2 list:
+   * so every stream's list is journaled before any stream runs (the trigger's order), and the
+   * journal keeps it as segment 0, a fixed name. A kill after that segment and before the
+   * head's first commit leaves the version-2 head on disk: the next start finds segment 0
+   * (loaded with the journal) and does not add the list again. Journaling the lists first and
+   * then committing once would not be enough alone: a kill between the two would add them twice.
+   * Safe to run again after a failure: the journal loads into a fresh ledger, merged on success.
+   */
+  async ready(signal: AbortSignal): Promise<void> {
     if (this.loaded) return;
-    await this.journal.load(this.ledger, signal);
+    const loaded = new IdentityLedger();
+    await this.journal.load(loaded, signal);
     const migrated = this.progress.checkpoint.migrated;
-    if (migrated !== undefined && migrated.length > 0) {
-      for (const [key, count, time] of migrated) this.ledger.add(key, count, time);
-      await this.turns.run(() => this.journal.append(migrated, signal));
+    if (migrated !== undefined && migrated.length > 0 && !this.journal.migrated) {
+      await this.turns.run(() => this.journal.migrate(migrated, signal));
+      for (const [key, count, time] of migrated) loaded.add(key, count, time);
     }
+    for (const [key, count, time] of loaded.snapshot()) this.ledger.add(key, count, time);
     this.progress.checkpoint = withoutMigrated(this.progress.checkpoint);
     this.loaded = true;
   }

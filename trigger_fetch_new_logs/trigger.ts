@@ -107,6 +107,7 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
         readAhead,
       }),
     );
+    await this.readyAll(collectors, signal);
     // A bug escaping one stream stops its siblings too, so run() is never re-entered while
     // an earlier generation of collectors is still running.
     const local = new AbortController();
@@ -129,6 +130,20 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
       signal.removeEventListener('abort', onStop);
     }
     if (fatal.length > 0 && fatal.length === collectors.length) throw fatal[0];
+  }
+
+  /**
+   * Every stream's ledger journal loaded, and its version-2 identities journaled, before any
+   * stream runs: the first head commit (any stream's) writes the whole document, every stream
+   * without its version-2 list, so a list not journaled by then would be lost to a kill (see
+   * StreamCollector.ready). A stream whose journal cannot be read (a fatal error) stops with it
+   * when it runs; the others go on. Anything else (storage down) goes up: run() starts again.
+   */
+  private async readyAll(collectors: readonly StreamCollector[], signal: AbortSignal): Promise<void> {
+    const results = await Promise.allSettled(collectors.map((c) => c.ready(signal)));
+    for (const result of results) {
+      if (result.status === 'rejected' && !isFatal(result.reason)) throw result.reason;
+    }
   }
 
   private async runStream(

@@ -145,6 +145,15 @@ describe('AdaptiveConcurrency', () => {
     expect(k.inFlight).toBe(1);
   });
 
+  it('a permit released with { measure: false } (its request given up) leaves the round trip as measured', async () => {
+    const { clock, k } = await withMeasuredRoundTrip();
+    const release = await k.acquire(clock.sleep, new AbortController().signal);
+    clock.advance(10);
+    release({ measure: false });
+    expect(k.roundTrip).toBe(300);
+    expect(k.inFlight).toBe(0);
+  });
+
   it('changed() resolves when K grows: a run may start another window before any ends', async () => {
     const k = new AdaptiveConcurrency({ max: 4, clock: new ManualClock() });
     let woken = false;

@@ -326,6 +326,43 @@ describe('StreamCollector: durable trailing identities', () => {
     expect(t.ids()).toEqual([3, 4, 5]);
     expect((store.document as { version: number }).version).toBe(3);
   });
+
+  it('a kill after migrating and before the first head commit migrates nothing twice', async () => {
+    const records = Array.from({ length: 6 }, (_, i) => ({ genTime: at(NOW - 20 * MIN + i * 1_000), id: i }));
+    // Record 0 was delivered by version 2; the API lists it twice (a genuine identical record).
+    const api: Rec[] = [...records.slice(0, 1), ...records];
+    const store = new MemoryCheckpointStore({
+      version: 2,
+      streams: {
+        accepted_traffic: {
+          cursor: at(NOW - 21 * MIN),
+          window: {
+            start: at(NOW - 21 * MIN),
+            end: at(NOW - 15 * MIN),
+            delivered: records.slice(0, 1).map((r) => recordKey('accepted_traffic', r)),
+          },
+          edge: [],
+        },
+      },
+    });
+    const t = setup({ records: api, store });
+    // The first process is killed while its first batch is in flight: after ready(), before
+    // any head commit (the head on disk is still version 2).
+    let inFlight: () => void = () => undefined;
+    const forwarding = new Promise<void>((resolve) => (inFlight = resolve));
+    t.setForward(() => {
+      inFlight();
+      return new Promise<void>(() => undefined);
+    });
+    void (await t.make()).step(signal);
+    await forwarding;
+    expect((store.document as { version: number }).version).toBe(2);
+    t.setForward(undefined);
+    t.delivered.length = 0;
+    await drain(await t.make());
+    // Record 0: listed twice, delivered once by version 2, so forwarded once more.
+    expect(t.ids()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
 });
 
 describe('StreamCollector: late logs', () => {

@@ -110,3 +110,60 @@ describe('LedgerJournal snapshot', () => {
     expect(JSON.stringify(snapshot)).toBe(before);
   });
 });
+
+describe('LedgerJournal migration segment (version-2 identities)', () => {
+  const journalOf = (objects: NamedObjects): LedgerJournal =>
+    new LedgerJournal(objects, 'blocked_traffic', new MemoryLogger(), 10);
+
+  it('is segment 0, replaced when written again, loaded once before the batches', async () => {
+    const objects = new MemoryCheckpointStore().objects;
+    const first = journalOf(objects);
+    await first.load(new IdentityLedger());
+    expect(first.migrated).toBe(false);
+    await first.migrate(entries(0, 3));
+    // A kill before the head's commit: the next start migrates again, onto the same name.
+    const second = journalOf(objects);
+    await second.load(new IdentityLedger());
+    expect(second.migrated).toBe(true);
+    await second.migrate(entries(0, 3));
+    await second.append([['id-00000000', 1, 50]]);
+    expect(await objects.list('ledger.blocked_traffic.')).toEqual([
+      'ledger.blocked_traffic.journal.000000000000',
+      'ledger.blocked_traffic.journal.000000000001',
+    ]);
+    const ledger = new IdentityLedger();
+    await journalOf(objects).load(ledger);
+    expect(ledger.count('id-00000000')).toBe(2);
+    expect(ledger.count('id-00000002')).toBe(1);
+  });
+
+  it('goes with the first compaction; a kill before its removal does not apply it on top of the snapshot', async () => {
+    const objects = new MemoryCheckpointStore().objects;
+    const journal = journalOf(objects);
+    const ledger = new IdentityLedger();
+    await journal.load(ledger);
+    await journal.migrate(entries(0, 20));
+    for (const [key, count, time] of entries(0, 20)) ledger.add(key, count, time);
+    // Segment 0 alone is never compacted (a snapshot is numbered from 1): a batch's comes first.
+    expect(await journal.compactIfDue(ledger)).toBe(false);
+    await journal.append([['id-00000005', 1, 5]]);
+    ledger.add('id-00000005', 1, 5);
+    // A kill mid-compaction: the snapshot is written, segment 0 is not removed yet.
+    const remove = objects.remove.bind(objects);
+    objects.remove = () => Promise.reject(new Error('killed'));
+    await expect(journal.compactIfDue(ledger)).rejects.toThrow('killed');
+    expect(await objects.list('ledger.blocked_traffic.')).toContain(
+      'ledger.blocked_traffic.journal.000000000000',
+    );
+    objects.remove = remove;
+    const reloaded = new IdentityLedger();
+    const again = journalOf(objects);
+    await again.load(reloaded);
+    expect(reloaded.count('id-00000005')).toBe(2);
+    expect(reloaded.count('id-00000006')).toBe(1);
+    expect(again.migrated).toBe(false);
+    expect(await objects.list('ledger.blocked_traffic.')).toEqual([
+      'ledger.blocked_traffic.snapshot.000000000001',
+    ]);
+  });
+});

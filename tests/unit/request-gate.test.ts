@@ -9,6 +9,8 @@ import {
   type Forwarder,
   type PageSource,
 } from '../../trigger_fetch_new_logs/stream-collector';
+import { AdaptiveConcurrency } from '../../trigger_fetch_new_logs/adaptive-concurrency';
+import { gatedPages } from '../../trigger_fetch_new_logs/request-gate';
 import { STREAMS } from '../../trigger_fetch_new_logs/streams';
 import type { TimeWindow } from '../../trigger_fetch_new_logs/tmes-client';
 
@@ -119,6 +121,53 @@ describe('every page request holds one of the stream permits', () => {
       for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
       expect(abandoned).toBe(honoursAbort);
       test.abort();
+    },
+  );
+});
+
+describe('a page request given up (aborted)', () => {
+  it.each([
+    ['honours its signal', true],
+    ['ignores its signal', false],
+  ])(
+    'does not count as a round trip (K estimate unchanged): a source that %s',
+    async (_how, honoursAbort) => {
+      const clock = new ManualClock(NOW);
+      const k = new AdaptiveConcurrency({ max: 4, clock });
+      // One request measured at 300 ms.
+      const measured = await k.acquire(clock.sleep, new AbortController().signal);
+      clock.advance(300);
+      measured();
+      expect(k.roundTrip).toBe(300);
+      const pages: PageSource = async function* (_stream, _window, _pageSize, signal) {
+        // The page never comes unless the request is aborted.
+        await new Promise<void>((_resolve, reject) => {
+          if (honoursAbort)
+            signal.addEventListener(
+              'abort',
+              () => {
+                reject(new DOMException('aborted', 'AbortError'));
+              },
+              { once: true },
+            );
+        });
+        yield { logs: [], restart: false };
+      };
+      const controller = new AbortController();
+      const iterator = gatedPages(pages, k, clock.sleep, clock)(
+        STREAMS.accepted_traffic,
+        { start: NOW - MIN, end: NOW },
+        10,
+        controller.signal,
+      )[Symbol.asyncIterator]();
+      const next = iterator.next().catch(() => undefined);
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      expect(k.inFlight).toBe(1);
+      clock.advance(10);
+      controller.abort();
+      if (honoursAbort) await next;
+      expect(k.inFlight).toBe(0);
+      expect(k.roundTrip).toBe(300);
     },
   );
 });
