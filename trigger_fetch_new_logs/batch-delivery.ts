@@ -92,14 +92,20 @@ export class BatchDelivery {
 
 /** One ledger entry per identity of the batch: how many times it went out, and its time. */
 function ledgerEntries(taken: TakenBatch): LedgerEntry[] {
-  const counts = new Map<string, { count: number; time: number }>();
   const { keys, times } = taken;
-  keys.forEach((key, i) => {
-    const entry = counts.get(key);
-    if (entry === undefined) counts.set(key, { count: 1, time: times[i] ?? Number.POSITIVE_INFINITY });
-    else entry.count++;
-  });
-  const entries: LedgerEntry[] = [];
-  for (const [key, { count, time }] of counts) entries.push([key, count, time]);
+  const entries: [key: string, count: number, time: number][] = [];
+  // Identities repeat rarely (identical records): an index per key, no object per identity.
+  const at = new Map<string, number>();
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] ?? '';
+    const index = at.get(key);
+    if (index === undefined) {
+      at.set(key, entries.length);
+      entries.push([key, 1, times[i] ?? Number.POSITIVE_INFINITY]);
+    } else {
+      const entry = entries[index];
+      if (entry !== undefined) entry[1]++;
+    }
+  }
   return entries;
 }

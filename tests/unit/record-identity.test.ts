@@ -70,6 +70,32 @@ describe('recordKey', () => {
     );
   });
 
+  it('is the same on the hot path for any text: long ones, multi-byte ones, lone surrogates', () => {
+    const identity = new StreamIdentity('policy_events');
+    const texts = [
+      '',
+      '\ud800',
+      'a\udfffb',
+      '😀'.repeat(50_000),
+      'é'.repeat(90_000),
+      'x'.repeat(87_381),
+      'x'.repeat(87_382),
+      // Fewer UTF-16 units than the scratch buffer's bytes, more UTF-8 bytes: not cut short.
+      '€'.repeat(100_000),
+      '€'.repeat(300_000),
+    ];
+    // A long text after a short one, a short one after a long one: nothing of the previous
+    // record's bytes is hashed with the next.
+    for (const text of [...texts, ...texts.reverse()]) {
+      expect(identity.of(text)).toBe(identityOf('policy_events', text));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 2_000 }), (text) => {
+        expect(identity.of(text)).toBe(identityOf('policy_events', text));
+      }),
+    );
+  });
+
   it('writes any JSON value exactly as the field-by-field definition', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => canonicalJson(value) === fieldByField(value)),

@@ -13,6 +13,7 @@ import type { Liveness } from './health';
 import { exchange, malformed, safeExcerpt, type ExchangeRules, type HttpAnswer } from './exchange';
 import { createHttpClient, excerpt } from './http';
 import {
+  BodyBuffers,
   encodeChunks,
   encodePart,
   type ChunkLimits,
@@ -130,6 +131,8 @@ export class IntakeClient {
   private readonly userAgent: string;
   /** The intake's latest acceptance or refusal (400/413), for the lone-refusal rule. */
   private lastVerdict: { accepted: boolean; at: number } | undefined;
+  /** Bodies' buffers, reused from one request to the next (see BodyBuffers). */
+  private readonly bodies: BodyBuffers;
 
   constructor(private readonly options: IntakeClientOptions) {
     this.batchUrl = batchUrlOf(options.url);
@@ -143,6 +146,8 @@ export class IntakeClient {
     }
     this.userAgent = options.userAgent ?? DEFAULT_INTAKE_USER_AGENT;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
+    // As many as the bodies sent at once by one push: pushes side by side allocate the rest.
+    this.bodies = new BodyBuffers(this.concurrency);
     this.http =
       options.http ??
       createHttpClient({ timeoutMs: 30_000, userAgent: this.userAgent, maxSockets: this.concurrency });
@@ -160,7 +165,7 @@ export class IntakeClient {
    */
   async push(events: readonly (string | object)[], options: PushOptions = {}): Promise<PushResult> {
     const strings = events.map((event) => (typeof event === 'string' ? event : JSON.stringify(event)));
-    const { chunks: batches, oversized } = encodeChunks(strings, this.envelopeHead, this.limits);
+    const { chunks: batches, oversized } = encodeChunks(strings, this.envelopeHead, this.limits, this.bodies);
     const ledger = new PushLedger(strings.length);
     ledger.markOversized(oversized.map((event) => event.index));
     this.reportOversized(strings, oversized);
@@ -190,23 +195,43 @@ export class IntakeClient {
     signal: AbortSignal | undefined,
   ): Promise<void> {
     // One fatal answer (a refused key) will be the answer to every batch: stop the others.
-    const stop = new AbortController();
-    const linked = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
-    const push: PushContext = { ...context, signal: linked };
-    const errors = await mapBounded(batches, this.concurrency, async (batch) => {
-      try {
-        await this.deliver(batch, push);
-        return undefined;
-      } catch (error) {
-        if (isFatal(error)) stop.abort();
-        return error;
-      }
-    });
+    const stop = followAbort(signal);
+    const push: PushContext = { ...context, signal: stop.signal };
+    let errors: unknown[];
+    try {
+      errors = await mapBounded(batches, this.concurrency, async (batch) => {
+        try {
+          await this.deliver(batch, push);
+          return undefined;
+        } catch (error) {
+          if (isFatal(error)) stop.abort();
+          return error;
+        } finally {
+          // Its requests are over (answered, failed or aborted): the next body may use the buffer.
+          this.giveBack(batch);
+        }
+      });
+    } finally {
+      stop.release();
+      // Bodies never sent (the push stopped before their turn).
+      for (const batch of batches) this.giveBack(batch);
+    }
     if (signal?.aborted === true) throw abortError();
     const fatal = errors.find((error) => isFatal(error));
     if (fatal !== undefined) throw fatal;
     // Anything else leaves its batch's events pending: reported by the DeliveryError.
     for (const error of errors) if (error !== undefined) context.ledger.recordFailure(error);
+  }
+
+  /** Gives a chunk's buffer back (once: the chunk forgets it). */
+  private giveBack(chunk: EncodedChunk): void {
+    const { backing } = chunk;
+    if (backing === undefined) return;
+    chunk.backing = undefined;
+    chunk.body = new InvariantError(
+      'Bug in the intake client (please report it): a body was used after its buffer went back.',
+    );
+    this.bodies.give(backing);
   }
 
   /** Sends one batch; a refusal (400/413) is narrowed down to the events at fault. */
@@ -523,6 +548,34 @@ function parseAcknowledgement(text: string): string[] | undefined {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const ids = (parsed as { event_ids?: unknown }).event_ids;
   return Array.isArray(ids) && ids.every((id): id is string => typeof id === 'string') ? ids : [];
+}
+
+/**
+ * A controller aborted with `parent` (if any) or by its own abort(); release() unlinks it from
+ * `parent`. Not AbortSignal.any: on Node 20 every signal it combines with a long-lived one (the
+ * caller's, for the whole run) stays referenced by that one, one per push, forever
+ * (nodejs/node#54614).
+ */
+function followAbort(parent: AbortSignal | undefined): {
+  signal: AbortSignal;
+  abort(): void;
+  release(): void;
+} {
+  const controller = new AbortController();
+  const follow = (): void => {
+    controller.abort(parent?.reason);
+  };
+  if (parent?.aborted === true) follow();
+  else parent?.addEventListener('abort', follow, { once: true });
+  return {
+    signal: controller.signal,
+    abort: () => {
+      controller.abort();
+    },
+    release: () => {
+      parent?.removeEventListener('abort', follow);
+    },
+  };
 }
 
 /** Maps `items` through `task` with at most `limit` in flight, results in input order. */

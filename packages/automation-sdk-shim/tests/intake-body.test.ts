@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { encodeChunks, encodePart, planChunks } from '../src/intake-body';
+import { BodyBuffers, encodeChunks, encodePart, planChunks } from '../src/intake-body';
 
 const key = 'k3y-"for"-encoding';
 const head = `{"intake_key":${JSON.stringify(key)},"jsons":[`;
@@ -58,6 +58,73 @@ describe('encodeChunks', () => {
     const { chunks, oversized } = encodeChunks(events, head, { maxBodyBytes: 10_000, maxEventBytes: 100 });
     expect(oversized).toEqual([{ index: 1, bytes: 120 }]);
     expect(chunks.map((c) => c.indexes)).toEqual([[0, 2]]);
+  });
+});
+
+describe('BodyBuffers', () => {
+  it('writes the same bodies into reused buffers, push after push, as into fresh ones', () => {
+    const buffers = new BodyBuffers(2);
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit, maxLength: 60 }), { maxLength: 200 }),
+        fc.integer({ min: envelope + 2, max: envelope + 2_000 }),
+        (events, maxBodyBytes) => {
+          const limits = { maxBodyBytes, maxEventBytes: 200 };
+          const fresh = encodeChunks(events, head, limits);
+          const reused = encodeChunks(events, head, limits, buffers);
+          expect(reused.chunks.map((c) => text(c.body))).toEqual(fresh.chunks.map((c) => text(c.body)));
+          expect(reused.oversized).toEqual(fresh.oversized);
+          // Every body says which buffer to give back; the next push writes over them.
+          for (const chunk of reused.chunks) {
+            expect(chunk.backing).toBeDefined();
+            buffers.give(chunk.backing!);
+          }
+          expect(buffers.kept).toBeLessThanOrEqual(2);
+        },
+      ),
+    );
+  });
+
+  it('hands a buffer given back to the next body that fits in it', () => {
+    const buffers = new BodyBuffers(2);
+    const events = Array.from({ length: 100 }, (_, i) => `event ${i} "quoted"`);
+    const limits = { maxBodyBytes: 1_000_000, maxEventBytes: 1_000 };
+    const first = encodeChunks(events, head, limits, buffers).chunks[0]!;
+    buffers.give(first.backing!);
+    const second = encodeChunks(events.slice(0, 50), head, limits, buffers).chunks[0]!;
+    expect(second.backing).toBe(first.backing);
+    expect(text(second.body)).toBe(bodyOf(events.slice(0, 50)));
+  });
+
+  it('keeps a bounded number and size of buffers, the smallest that fits taken first', () => {
+    const kib = 256 * 1024;
+    const buffers = new BodyBuffers(3, 10 * kib);
+    const [a, b, c, d] = [kib, 2 * kib, 4 * kib, 4 * kib].map((n) => Buffer.alloc(n));
+    for (const buffer of [c!, a!, b!, d!]) buffers.give(buffer);
+    // d would make 11 × 256 KiB: not kept.
+    expect(buffers.kept).toBe(3);
+    expect(buffers.take(kib + 1)).toBe(b);
+    expect(buffers.take(10)).toBe(a);
+    // None of 5 × 256 KiB: a new one, rounded up, and the one too small is let go.
+    const fresh = buffers.take(5 * kib - 100);
+    expect(fresh).not.toBe(c);
+    expect(fresh.length).toBe(5 * kib);
+    expect(buffers.kept).toBe(0);
+  });
+
+  it('gives back the buffer a body outgrew while being written', () => {
+    const buffers = new BodyBuffers(4);
+    // Multi-byte events encode larger than the estimate: the body is moved to a larger buffer.
+    const events = Array.from({ length: 200 }, () => '😀'.repeat(1_000));
+    const { chunks } = encodeChunks(
+      events,
+      head,
+      { maxBodyBytes: 9_000_000, maxEventBytes: 250_000 },
+      buffers,
+    );
+    expect(text(chunks[0]!.body)).toBe(bodyOf(events));
+    // Nothing was given back by the caller: what is kept is the buffer outgrown.
+    expect(buffers.kept).toBe(1);
   });
 });
 

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, request as httpRequest, Agent } from 'node:http';
 import fc from 'fast-check';
 import {
@@ -203,6 +204,43 @@ describe('IntakeClient against the stand-in intake', () => {
     expect(isAbort(error)).toBe(true);
     expect(Date.now() - abortedAt).toBeLessThan(1_000);
     expect(h.standIn.requests).toBe(1);
+  });
+
+  it('re-sends its own bytes on a retry while pushes side by side reuse body buffers', async () => {
+    // Each push's first request fails: the retry must send the same body, not a buffer another
+    // push has written its own body into meanwhile.
+    let failures = 0;
+    h.standIn.failWhile(() => failures++ < 4, { status: 503 });
+    const client = h.client({ concurrency: 1 });
+    const pushes = [0, 1, 2, 3].map((p) => Array.from({ length: 50 }, (_, i) => `push ${p} event ${i}`));
+    for (let round = 0; round < 2; round++) {
+      const results = await Promise.all(pushes.map((events) => client.push(events)));
+      results.forEach((result, p) => {
+        expect(eventsForIds(h.standIn, result.eventIds)).toEqual(pushes[p]);
+      });
+    }
+    expect(h.standIn.responses.filter((r) => r.status === 503)).toHaveLength(4);
+  });
+
+  it("leaves nothing behind on the caller's long-lived signal, push after push", async () => {
+    // The trigger passes one signal for the whole run. AbortSignal.any linked every push's own
+    // signal to it for good on Node 20 (nodejs/node#54614): one more reference per push.
+    const run = new AbortController();
+    const client = h.client();
+    for (let i = 0; i < 50; i++) await client.push([`event ${i}`], { signal: run.signal });
+
+    expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
+    expect(linkedSignals(run.signal)).toBe(0);
+    expect(h.standIn.events).toHaveLength(50);
+  });
+
+  it('still stops at once when the long-lived signal was aborted before the push', async () => {
+    const run = new AbortController();
+    run.abort();
+    const error = await rejection(h.client().push(['one'], { signal: run.signal }));
+
+    expect(isAbort(error)).toBe(true);
+    expect(h.standIn.events).toHaveLength(0);
   });
 
   it('chunks multi-byte UTF-8 events by bytes, not characters', async () => {
@@ -518,3 +556,12 @@ describe('IntakeStandIn', () => {
     agent.destroy();
   });
 });
+
+/** How many signals Node's AbortSignal.any keeps linked to `signal` (its internal set; 0 if none). */
+function linkedSignals(signal: AbortSignal): number {
+  const symbol = Object.getOwnPropertySymbols(signal).find((s) => s.description === 'kDependantSignals');
+  // Node's own (primordial) Set, not this test realm's: read its size, no instanceof.
+  const set =
+    symbol === undefined ? undefined : (signal as unknown as Record<symbol, { size?: number }>)[symbol];
+  return set?.size ?? 0;
+}
