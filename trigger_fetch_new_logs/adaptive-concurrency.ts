@@ -33,6 +33,9 @@ export const MIN_RATE_SPAN_MS = 500;
 /** Probing the last throttled level every 100 pages keeps 429s near 1-2 % of requests. */
 export const DEFAULT_PROBE_AFTER_PAGES = 100;
 
+/** Gives a permit back (once; later calls do nothing). `measure: false`: the request did not complete. */
+export type ReleasePermit = (options?: { measure?: boolean }) => void;
+
 /**
  * How many windows of one stream may be read at once (K). K starts at 1 and grows while pages
  * come back 2xx and the reader was waiting for them (latency-bound: more reads in flight would
@@ -44,9 +47,6 @@ export const DEFAULT_PROBE_AFTER_PAGES = 100;
  * Retry-After. K bounds both the windows open and the page requests in flight (acquire): after
  * a cut, the windows already open slow down as well.
  */
-/** Gives a permit back (once; later calls do nothing). `measure: false`: the request did not complete. */
-export type ReleasePermit = (options?: { measure?: boolean }) => void;
-
 export class AdaptiveConcurrency {
   private current = 1;
   /** K when the API last pushed back: growth slows down below it. Infinity before any. */

@@ -21,7 +21,7 @@ export class LedgerJournal {
   private unsaved: LedgerEntry[] = [];
   private entriesSinceSnapshot = 0;
   private segmentsSinceSnapshot = 0;
-  /** The last load() applied segment 0: a version-2 migration is journaled already. */
+  /** Segment 0 is on disk (the last load() applied it, or migrate() wrote it): nothing to migrate. */
   private migrationLoaded = false;
 
   constructor(
@@ -35,7 +35,7 @@ export class LedgerJournal {
     return this.unsaved.length > 0;
   }
 
-  /** Whether the last load() found the migration segment (segment 0) and applied it. */
+  /** Whether the migration segment (segment 0) is journaled: found by load() or written by migrate(). */
   get migrated(): boolean {
     return this.migrationLoaded;
   }
@@ -48,8 +48,10 @@ export class LedgerJournal {
     const base = Math.max(0, ...snapshots);
     if (base > 0) this.apply(ledger, await this.objects.load(this.name('snapshot', base), signal), base);
     let entries = 0;
-    // load() may run again after a failed attempt: count what this one applies, nothing more.
+    // load() may run again after a failed attempt: count what this one applies, nothing more,
+    // and forget entries a failed migrate() queued (they are migrated again, once).
     this.segmentsSinceSnapshot = 0;
+    this.unsaved = [];
     this.migrationLoaded = base === 0 && segments.includes(0);
     for (const seq of segments.sort((a, b) => a - b)) {
       if (base > 0 && seq <= base) continue;

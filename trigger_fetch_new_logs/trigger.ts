@@ -141,13 +141,18 @@ export class FetchNewLogsTrigger extends Connector<FetchNewLogsConfiguration> {
    * stream runs: the first head commit (any stream's) writes the whole document, every stream
    * without its version-2 list, so a list not journaled by then would be lost to a kill (see
    * StreamCollector.ready). A stream whose journal cannot be read (a fatal error) stops with it
-   * when it runs; the others go on. Anything else (storage down) goes up: run() starts again.
+   * when it runs and the others go on, unless its version-2 list is still to be journaled: then
+   * no stream runs. Anything else (storage down) goes up: run() starts again.
    */
   private async readyAll(collectors: readonly StreamCollector[], signal: AbortSignal): Promise<void> {
     const results = await Promise.allSettled(collectors.map((c) => c.ready(signal)));
-    for (const result of results) {
-      if (result.status === 'rejected' && !isFatal(result.reason)) throw result.reason;
-    }
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') return;
+      // A stream that could not journal its version-2 identities keeps everyone waiting: the
+      // others' first commit would drop its list, and its window would be sent again.
+      const unjournaled = (collectors[i]?.state.migrated?.length ?? 0) > 0;
+      if (!isFatal(result.reason) || unjournaled) throw result.reason;
+    });
   }
 
   private async runStream(

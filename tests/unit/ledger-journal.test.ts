@@ -167,3 +167,32 @@ describe('LedgerJournal migration segment (version-2 identities)', () => {
     ]);
   });
 });
+
+describe('LedgerJournal migration retried after a failed save', () => {
+  it('journals each migrated identity once when a snapshot already exists', async () => {
+    const objects = new MemoryCheckpointStore().objects;
+    const first = new LedgerJournal(objects, 'accepted_traffic', new MemoryLogger(), 10);
+    const ledger = new IdentityLedger();
+    // A snapshot exists (an earlier 3.x run), so the migration is appended like a batch.
+    expect(await batch(first, ledger, entries(0, 20))).toBe(true);
+    const journal = new LedgerJournal(objects, 'accepted_traffic', new MemoryLogger(), 10);
+    await journal.load(new IdentityLedger());
+    const save = objects.save.bind(objects);
+    let fail = true;
+    objects.save = async (name: string, document: unknown) => {
+      if (fail) {
+        fail = false;
+        throw new Error('storage down');
+      }
+      await save(name, document);
+    };
+    const migrated = entries(100, 5);
+    await expect(journal.migrate(migrated)).rejects.toThrow('storage down');
+    // ready() fails, and runs again: a fresh load, the same migration.
+    await journal.load(new IdentityLedger());
+    await journal.migrate(migrated);
+    const reloaded = new IdentityLedger();
+    await new LedgerJournal(objects, 'accepted_traffic', new MemoryLogger(), 10).load(reloaded);
+    for (const [key] of migrated) expect(reloaded.count(key)).toBe(1);
+  });
+});
