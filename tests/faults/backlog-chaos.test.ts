@@ -79,7 +79,9 @@ describe('a 50,000-record backlog through API faults, an intake outage, a timeou
       (e) => e.level === 'warning' && e.message.startsWith('Pushing '),
     );
     expect(intakeRetries.some((e) => String(e.fields.reason).includes('HTTP 503'))).toBe(true);
-    expect(intakeRetries.some((e) => String(e.fields.reason).includes('timeout'))).toBe(true);
+    // The hanging request (asserted above: a request with no answer) ends by its 500 ms timeout,
+    // or by the kill at batch 80 when a fast trigger gets there first: which one is a race, so
+    // neither is required here (a timeout's retry is covered by the intake's own tests).
     expect(killedBy.map((b) => b.index)).toEqual(KILL_AT_BATCHES);
     expect(h.logger.messages('critical')).toEqual([]);
 

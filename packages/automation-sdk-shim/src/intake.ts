@@ -10,6 +10,7 @@ import {
   type HttpFacts,
 } from './errors';
 import type { Liveness } from './health';
+import { followAbort } from './abort-link';
 import { exchange, malformed, safeExcerpt, type ExchangeRules, type HttpAnswer } from './exchange';
 import { createHttpClient, excerpt } from './http';
 import {
@@ -548,34 +549,6 @@ function parseAcknowledgement(text: string): string[] | undefined {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const ids = (parsed as { event_ids?: unknown }).event_ids;
   return Array.isArray(ids) && ids.every((id): id is string => typeof id === 'string') ? ids : [];
-}
-
-/**
- * A controller aborted with `parent` (if any) or by its own abort(); release() unlinks it from
- * `parent`. Not AbortSignal.any: on Node 20 every signal it combines with a long-lived one (the
- * caller's, for the whole run) stays referenced by that one, one per push, forever
- * (nodejs/node#54614).
- */
-function followAbort(parent: AbortSignal | undefined): {
-  signal: AbortSignal;
-  abort(): void;
-  release(): void;
-} {
-  const controller = new AbortController();
-  const follow = (): void => {
-    controller.abort(parent?.reason);
-  };
-  if (parent?.aborted === true) follow();
-  else parent?.addEventListener('abort', follow, { once: true });
-  return {
-    signal: controller.signal,
-    abort: () => {
-      controller.abort();
-    },
-    release: () => {
-      parent?.removeEventListener('abort', follow);
-    },
-  };
 }
 
 /** Maps `items` through `task` with at most `limit` in flight, results in input order. */

@@ -1,4 +1,5 @@
 import type { AxiosInstance } from 'axios';
+import { followAbort } from './abort-link';
 import { naiveIsoUtc } from './health';
 import { describeNetworkError } from './http';
 import { Redactor, StdoutLogger, type LogFields, type LogLevel, type Logger } from './logger';
@@ -220,11 +221,13 @@ export class LogShipper implements Logger {
   }
 
   private async post(batch: ShippedEntry[], timeoutMs: number): Promise<'sent' | 'retry' | 'rejected'> {
+    // Linked to the shipper's lifetime for this request only (see followAbort).
+    const link = followAbort(this.lifetime.signal, timeoutMs);
     try {
       const response = await this.deps.http.post(this.deps.url, JSON.stringify({ logs: batch }), {
         headers: { Authorization: `Bearer ${this.deps.token}`, 'Content-Type': 'application/json' },
         timeout: timeoutMs,
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal]),
+        signal: link.signal,
       });
       if (response.status >= 200 && response.status < 300) return 'sent';
       const retry = isRetryableStatus(response.status);
@@ -233,6 +236,8 @@ export class LogShipper implements Logger {
     } catch (error) {
       this.warnOnce(describeNetworkError(error), true);
       return 'retry';
+    } finally {
+      link.release();
     }
   }
 

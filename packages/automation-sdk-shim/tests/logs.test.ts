@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpClient } from '../src/http';
@@ -152,6 +153,20 @@ describe('LogShipper', () => {
     tick();
     await eventually(() => endpoint.requests.length === 1, 'the interval send');
     expect(endpoint.logs.map((l) => `${l.level}:${l.message}`)).toEqual(['info:first', 'warning:second']);
+  });
+
+  it('leaves nothing linked to its lifetime signal, shipment after shipment', async () => {
+    const logs = shipper();
+    for (let i = 0; i < 30; i++) {
+      logs.log('error', `failure ${i}`);
+      await eventually(() => endpoint.requests.length === i + 1, `shipment ${i}`);
+    }
+    // The shipper's own signal lives as long as it does. AbortSignal.any linked every request's
+    // signal to it for good on Node 20 (nodejs/node#54614): one more reference per shipment.
+    const lifetime = (logs as unknown as { lifetime: AbortController }).lifetime.signal;
+    await settle();
+    expect(getEventListeners(lifetime, 'abort')).toHaveLength(0);
+    expect(linkedSignals(lifetime)).toBe(0);
   });
 
   it('ships error and critical entries immediately', async () => {
@@ -357,3 +372,12 @@ describe('RedactingLogger', () => {
     ]);
   });
 });
+
+/** How many signals Node keeps linked to `signal` (AbortSignal.any's dependants), by its own symbol. */
+function linkedSignals(signal: AbortSignal): number {
+  const symbol = Object.getOwnPropertySymbols(signal).find((s) => s.description === 'kDependantSignals');
+  // Node's own (primordial) Set, not this test realm's: read its size, no instanceof.
+  const set =
+    symbol === undefined ? undefined : (signal as unknown as Record<symbol, { size?: number }>)[symbol];
+  return set?.size ?? 0;
+}
