@@ -1,5 +1,5 @@
 import { gzipSync, gunzipSync, constants as zlibConstants } from 'node:zlib';
-import { generateDataset } from '../simulator';
+import { benchRecords } from './cpu-limit';
 import { StreamIdentity } from '../trigger_fetch_new_logs/record-identity';
 
 /**
@@ -12,18 +12,7 @@ import { StreamIdentity } from '../trigger_fetch_new_logs/record-identity';
  * be met without dropping one of these steps.
  */
 export function pipelineCeilingRate(seed: number, records = 60_000): number {
-  const now = Date.now();
-  const dataset = generateDataset({
-    start: now - 24 * 3_600_000,
-    end: now,
-    counts: {
-      accepted_traffic: Math.round(records * 0.6),
-      blocked_traffic: Math.round(records * 0.2),
-      policy_events: Math.round(records * 0.2),
-    },
-    seed,
-  });
-  const all = [...dataset.accepted_traffic, ...dataset.blocked_traffic, ...dataset.policy_events];
+  const all = benchRecords(seed, records);
   const pages: Buffer[] = [];
   for (let i = 0; i < all.length; i += 500) {
     const text = JSON.stringify({ logs: all.slice(i, i + 500) });

@@ -150,6 +150,24 @@ function at(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** A version-2 checkpoint whose window [-21 min, -15 min] had delivered `delivered`. */
+function versionTwoStore(delivered: readonly Rec[]): MemoryCheckpointStore {
+  return new MemoryCheckpointStore({
+    version: 2,
+    streams: {
+      accepted_traffic: {
+        cursor: at(NOW - 21 * MIN),
+        window: {
+          start: at(NOW - 21 * MIN),
+          end: at(NOW - 15 * MIN),
+          delivered: delivered.map((r) => recordKey('accepted_traffic', r)),
+        },
+        edge: [],
+      },
+    },
+  });
+}
+
 describe('StreamCollector: identical records (multiset)', () => {
   it('delivers twins twice, and not again on edge re-reads or after a restart', async () => {
     const twin = { genTime: at(NOW - 5 * MIN), id: 7, sender: 'a@x', recipient: 'b@y' };
@@ -307,20 +325,7 @@ describe('StreamCollector: durable trailing identities', () => {
   it('migrates a version-2 checkpoint: its delivered identities are not sent again', async () => {
     const records = Array.from({ length: 6 }, (_, i) => ({ genTime: at(NOW - 20 * MIN + i * 1_000), id: i }));
     // What version 2 stored after delivering records 0-2 of its window (same identity hash).
-    const store = new MemoryCheckpointStore({
-      version: 2,
-      streams: {
-        accepted_traffic: {
-          cursor: at(NOW - 21 * MIN),
-          window: {
-            start: at(NOW - 21 * MIN),
-            end: at(NOW - 15 * MIN),
-            delivered: records.slice(0, 3).map((r) => recordKey('accepted_traffic', r)),
-          },
-          edge: [],
-        },
-      },
-    });
+    const store = versionTwoStore(records.slice(0, 3));
     const t = setup({ records, store });
     await drain(await t.make());
     expect(t.ids()).toEqual([3, 4, 5]);
@@ -331,20 +336,7 @@ describe('StreamCollector: durable trailing identities', () => {
     const records = Array.from({ length: 6 }, (_, i) => ({ genTime: at(NOW - 20 * MIN + i * 1_000), id: i }));
     // Record 0 was delivered by version 2; the API lists it twice (a genuine identical record).
     const api: Rec[] = [...records.slice(0, 1), ...records];
-    const store = new MemoryCheckpointStore({
-      version: 2,
-      streams: {
-        accepted_traffic: {
-          cursor: at(NOW - 21 * MIN),
-          window: {
-            start: at(NOW - 21 * MIN),
-            end: at(NOW - 15 * MIN),
-            delivered: records.slice(0, 1).map((r) => recordKey('accepted_traffic', r)),
-          },
-          edge: [],
-        },
-      },
-    });
+    const store = versionTwoStore(records.slice(0, 1));
     const t = setup({ records: api, store });
     // The first process is killed while its first batch is in flight: after ready(), before
     // any head commit (the head on disk is still version 2).
